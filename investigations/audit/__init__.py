@@ -1,0 +1,1 @@
+"""The audit log page: browse, filter, export as CSV."""

@@ -1,0 +1,1 @@
+"""Linking accounts into operators: features, indicators, links, clusters, risk scores."""

@@ -1,0 +1,1 @@
+"""Bans and unbans with four-eyes approval, and their delivery to the API gateway."""

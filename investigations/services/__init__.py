@@ -1,0 +1,1 @@
+"""Writes of the investigations app, one module per concern (audit, alerts, cases, ...)."""

@@ -1,0 +1,1 @@
+"""Indicator sharing with partner labs: STIX 2.1 export, signatures, TAXII 2.1, partner import, MISP."""
