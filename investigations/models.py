@@ -60,6 +60,9 @@ class Alert(models.Model):
             models.Index(fields=["status", "-raised_at"], name="alert_status_raised_idx"),
             models.Index(fields=["-raised_at"], name="alert_raised_idx"),
             models.Index(fields=["detector"], name="alert_detector_idx"),
+            # The queue's other sorts, and "all alerts of this account" on the account page.
+            models.Index(fields=["status", "-score"], name="alert_status_score_idx"),
+            models.Index(fields=["account", "-raised_at"], name="alert_account_raised_idx"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +132,25 @@ class Case(models.Model):
             ("manage_partners", "Manage partner labs and their credentials"),
         ]
 
+    class RiskLevel(models.TextChoices):
+        """Bands of `risk_score` used for filters, colours and the overview."""
+
+        HIGH = "high"
+        MEDIUM = "medium"
+        LOW = "low"
+
+    # Lower bounds of the risk bands; a score below MEDIUM is low.
+    RISK_HIGH = 0.7
+    RISK_MEDIUM = 0.4
+
+    # Which statuses an analyst may move a case to from each status. Closing needs a resolution.
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        Status.NEW: (Status.INVESTIGATING, Status.ACTIONED, Status.CLOSED),
+        Status.INVESTIGATING: (Status.ACTIONED, Status.CLOSED),
+        Status.ACTIONED: (Status.INVESTIGATING, Status.CLOSED),
+        Status.CLOSED: (Status.INVESTIGATING,),
+    }
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
@@ -138,6 +160,22 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @classmethod
+    def risk_level_of(cls, score: float) -> str:
+        if score >= cls.RISK_HIGH:
+            return cls.RiskLevel.HIGH
+        if score >= cls.RISK_MEDIUM:
+            return cls.RiskLevel.MEDIUM
+        return cls.RiskLevel.LOW
+
+    @property
+    def risk_level(self) -> str:
+        return self.risk_level_of(self.risk_score)
+
+    @property
+    def next_statuses(self) -> tuple[str, ...]:
+        return self.TRANSITIONS.get(self.status, ())
 
 
 class CaseMembership(models.Model):
@@ -182,6 +220,24 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on case {self.case_id}"
+
+
+class AggregateSnapshot(models.Model):
+    """A stored aggregate behind a chart or table (case timeline, cluster graph, overview).
+
+    Charts over millions of events cost seconds to aggregate, so the result is
+    kept here with the `version` of the data it was computed from (the latest
+    event id, the case's membership fingerprint, ...). A reader whose current
+    version differs recomputes; nothing else ever needs to invalidate it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    version = models.CharField(max_length=200)
+    data = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.version}"
 
 
 class AuditEntry(models.Model):
