@@ -233,3 +233,12 @@ ENFORCEMENT_RETRY_BASE_MS = env_int("ENFORCEMENT_RETRY_BASE_MS", default=2_000)
 ENFORCEMENT_RETRY_MAX_MS = env_int("ENFORCEMENT_RETRY_MAX_MS", default=10 * 60 * 1000)
 ENFORCEMENT_DELIVERY_LEASE_SECONDS = env_int("ENFORCEMENT_DELIVERY_LEASE_SECONDS", default=60)
 ENFORCEMENT_WEBHOOK_TIMEOUT_SECONDS = env_int("ENFORCEMENT_WEBHOOK_TIMEOUT_SECONDS", default=10)
+
+# Indicator sharing (investigations.sharing). Community keys: JSON {"key id": "secret"} for the keyed
+# hashes of e-mails and payment fingerprints. Signing key: Ed25519, PEM or base64 of the 32 raw bytes;
+# when empty, embedded/DEBUG mode generates one under VAR_DIR (see sharing.signing), production refuses to sign.
+SHARING_COMMUNITY_KEYS = env_str("SHARING_COMMUNITY_KEYS")
+SHARING_SIGNING_KEY = env_str("SHARING_SIGNING_KEY")
+SHARING_PRODUCER_NAME = env_str("SHARING_PRODUCER_NAME", "Hydra Watch Trust & Safety")
+SHARING_MAX_BUNDLE_BYTES = env_int("SHARING_MAX_BUNDLE_BYTES", default=64 * 1024 * 1024)
+SHARING_INDICATOR_VALIDITY_DAYS = env_int("SHARING_INDICATOR_VALIDITY_DAYS", default=30)
