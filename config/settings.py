@@ -223,6 +223,11 @@ LOGGING = {
 # ---- Hydra Watch ----------------------------------------------------------------
 # Lines per ingest chunk: one Celery task loads one chunk.
 INGEST_CHUNK_LINES = env_int("INGEST_CHUNK_LINES", default=200_000)
+# An unfinished batch with no progress for this long is resumed by the sweeper task.
+INGEST_STALE_SECONDS = env_int("INGEST_STALE_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE = {
+    "ingest-resume-stale": {"task": "ingest.tasks.ingest_resume_stale", "schedule": 120.0},
+}
 # Four-eyes rule: an analyst's enforcement action on more accounts waits for a lead.
 ENFORCEMENT_APPROVAL_THRESHOLD = env_int("ENFORCEMENT_APPROVAL_THRESHOLD", default=25)
 ENFORCEMENT_WEBHOOK_URL = env_str("ENFORCEMENT_WEBHOOK_URL")
