@@ -37,6 +37,7 @@ def simulate(config: SimConfig, *, out: Path, truth: Path) -> SimulationResult:
     operators = build_population(config, vpn)
     accounts = [a for op in operators for a in op.accounts]
     flagged: set[str] = set()
+    seen: set[str] = set()  # accounts with at least one event
     with BatchWriter(out) as writer:
         for account in sorted((a for a in accounts if not a.stub), key=lambda a: (a.created_at, a.account_id)):
             writer.write(account.record)
@@ -44,12 +45,18 @@ def simulate(config: SimConfig, *, out: Path, truth: Path) -> SimulationResult:
             day_start = config.start_epoch + day * DAY
             for operator in operators:
                 for event in operator.day_events(ctx, day_start):
+                    seen.add(event["account_id"])
                     writer.write(event)
         alert_rng = random.Random(f"{config.seed}:alerts")
         for operator in operators:
             for alert in operator_alerts(ctx, operator, alert_rng):
                 flagged.add(alert["account_id"])
                 writer.write(alert)
+        for account in accounts:
+            # A stub exists only through its events; one that sent nothing gets its record after all.
+            if account.stub and account.account_id not in seen:
+                account.stub = False
+                writer.write(account.record)
         for record in _updated_snapshots(config, operators):
             writer.write(record)
 
