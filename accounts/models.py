@@ -60,6 +60,9 @@ class Account(models.Model):
 
     snapshot_batch_id = models.BigIntegerField(null=True, blank=True)
     snapshot_line = models.IntegerField(null=True, blank=True)
+    # Per-field (batch id, line) of the snapshot that last set each field: omitted fields keep
+    # their values, so "last batch wins" has to be decided field by field (see ingest.snapshots).
+    snapshot_versions = models.JSONField(default=dict, blank=True)
     first_ingested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -29,7 +29,9 @@ class Batch(models.Model):
 
     source = models.CharField(max_length=16, choices=Source.choices)
     filename = models.CharField(max_length=255)
-    file = models.FileField(upload_to="batches/%Y/%m/%d/", max_length=500)
+    file = models.FileField(upload_to="batches/%Y/%m/%d/", max_length=500, blank=True)
+    # A file the command line ingests in place (`ingest --no-copy`) instead of `file`.
+    source_path = models.CharField(max_length=1000, blank=True)
     size_bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, db_index=True)
     # An earlier batch with the same bytes, if any: the UI says "same file as batch N".
@@ -40,7 +42,13 @@ class Batch(models.Model):
     lines_total = models.BigIntegerField(default=0)
     chunks_total = models.IntegerField(default=0)
     chunks_done = models.IntegerField(default=0)
+    chunk_lines = models.IntegerField(default=200_000, help_text="Lines per chunk, fixed when the batch is created.")
+    # The splitter that owns the batch while it is `splitting`, and when it last said it was alive:
+    # a stale split is taken over by `batch_resume`, and the loser's chunks are discarded.
+    split_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
+    records = models.BigIntegerField(default=0, help_text="Valid records read (stored, unchanged or duplicate).")
     accounts_new = models.BigIntegerField(default=0)
     accounts_updated = models.BigIntegerField(default=0)
     alerts_new = models.BigIntegerField(default=0)
@@ -63,9 +71,11 @@ class Batch(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("batch-detail", args=[self.pk])
 
+    FINISHED = (Status.DONE, Status.FAILED)
+
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in self.FINISHED
 
     @property
     def progress_percent(self) -> int:
@@ -93,9 +103,14 @@ class BatchChunk(models.Model):
     index = models.IntegerField()
     first_line = models.BigIntegerField(help_text="1-based line number of the chunk's first line in the batch.")
     line_count = models.IntegerField()
-    file = models.FileField(upload_to="chunks/", max_length=500)
+    # A gzip batch is decompressed into one file per chunk; a plain batch is read in place,
+    # from `byte_offset` for `byte_length` bytes, so splitting it copies nothing.
+    file = models.FileField(upload_to="chunks/", max_length=500, blank=True)
+    byte_offset = models.BigIntegerField(default=0)
+    byte_length = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
 
+    records = models.BigIntegerField(default=0, help_text="Valid records read (stored, unchanged or duplicate).")
     accounts_new = models.BigIntegerField(default=0)
     accounts_updated = models.BigIntegerField(default=0)
     alerts_new = models.BigIntegerField(default=0)

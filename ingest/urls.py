@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from ingest import views
+
+urlpatterns = [
+    path("", views.batch_list, name="batch-list"),
+    path("<int:batch_id>/", views.batch_detail, name="batch-detail"),
+]

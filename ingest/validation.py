@@ -1,0 +1,305 @@
+"""Every rule of the batch format (spec/ingest-format.md and its JSON schema), one line at a time.
+
+`parse_line` turns the bytes of one line into a record ready for a loader, or
+raises `Rejected` with a one-line reason that names the field and the rule.
+Values of personal fields (e-mail, prompt excerpt, summary, user agent) never
+appear in a reason: reasons are shown in the UI and the API.
+
+Records are plain tuples/dicts in the loaders' column order, because this runs
+for each of millions of lines and a model instance per line would cost more
+than the database insert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from ipaddress import IPv6Address
+from typing import Any
+
+import orjson
+
+from accounts.simhash import hex_to_signed
+
+MAX_REASON = 300
+
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SIMHASH = re.compile(r"[0-9a-f]{16}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_IPV4 = re.compile(r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
+
+INT4_MAX = 2**31 - 1
+
+TIERS = ("free", "build", "scale", "enterprise", "education", "research")
+VERIFICATIONS = ("none", "email", "phone", "id_document", "institution")
+PROVIDER_STATUSES = ("active", "suspended", "banned")
+SEVERITIES = ("low", "medium", "high", "critical")
+CATEGORIES = ("chat", "coding", "agentic", "reasoning", "vision", "other")
+RECORD_TYPES = ("account", "alert", "event")
+
+# Fields whose values are personal or free text: a reason never quotes them.
+_PRIVATE = frozenset({"email", "prompt_excerpt", "summary", "user_agent", "signup_user_agent"})
+
+
+class Rejected(Exception):
+    """A line that breaks a rule of the format; `reason` is one line for the analyst."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:MAX_REASON]
+
+
+@dataclass(slots=True)
+class AccountSnapshot:
+    """An `account` record: the model fields it carries (omitted ones are absent from `fields`)."""
+
+    account_id: str
+    line: int
+    fields: dict[str, Any]
+
+
+# Column order of the loaders' event and alert rows.
+EVENT_COLUMNS = (
+    "event_id", "account_id", "ts", "api_key_id", "ip", "asn", "user_agent", "ja4", "model",
+    "input_tokens", "output_tokens", "category", "cot_requested", "system_prompt_sha256",
+    "tools_sha256", "prompt_simhash", "prompt_excerpt",
+)  # fmt: skip
+ALERT_COLUMNS = ("alert_id", "account_id", "detector", "score", "raised_at", "severity", "summary")
+
+
+def _show(name: str, value: Any) -> str:
+    if name in _PRIVATE:
+        return ""
+    text = json.dumps(value, ensure_ascii=False)
+    return f", got {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --- field checkers: return the value to store, or raise Rejected ------------------------------
+
+
+def _string(name: str, value: Any, max_len: int, min_len: int = 0) -> str:
+    if type(value) is not str:
+        raise Rejected(f'"{name}" must be a string, got {_type_name(value)}')
+    if len(value) > max_len:
+        raise Rejected(f'"{name}" must be at most {max_len} characters, got {len(value)}')
+    if len(value) < min_len:
+        raise Rejected(f'"{name}" must not be empty')
+    if "\x00" in value:
+        raise Rejected(f'"{name}" must not contain NUL characters')
+    return value
+
+
+def check_id(name: str, value: Any) -> str:
+    if type(value) is not str:
+        raise Rejected(f'"{name}" must be a string, got {_type_name(value)}')
+    if not _ID.fullmatch(value):
+        raise Rejected(f'"{name}" must be 1-128 characters of A-Z a-z 0-9 _ . : -{_show(name, value)}')
+    return value
+
+
+def check_timestamp(name: str, value: Any) -> datetime:
+    if type(value) is not str:
+        raise Rejected(f'"{name}" must be an RFC 3339 timestamp string, got {_type_name(value)}')
+    if not _TIMESTAMP.fullmatch(value):
+        raise Rejected(f'"{name}" must be an RFC 3339 timestamp with a zone (Z or ±hh:mm){_show(name, value)}')
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError as exc:
+        raise Rejected(f'"{name}" is not a real date and time ({exc}){_show(name, value)}') from exc
+
+
+def check_enum(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed or type(value) is not str:
+        raise Rejected(f'"{name}" must be one of {", ".join(allowed)}{_show(name, value)}')
+    return value
+
+
+def check_integer(name: str, value: Any, minimum: int, maximum: int) -> int:
+    if type(value) is float and value.is_integer():
+        value = int(value)  # JSON Schema: 3.0 is an integer
+    if type(value) is not int:
+        raise Rejected(f'"{name}" must be an integer, got {_type_name(value)}')
+    if not minimum <= value <= maximum:
+        raise Rejected(f'"{name}" must be between {minimum} and {maximum}{_show(name, value)}')
+    return value
+
+
+def check_score(name: str, value: Any) -> float:
+    if type(value) not in (int, float):
+        raise Rejected(f'"{name}" must be a number, got {_type_name(value)}')
+    if not 0 <= value <= 1:
+        raise Rejected(f'"{name}" must be between 0 and 1{_show(name, value)}')
+    return float(value)
+
+
+def check_boolean(name: str, value: Any) -> bool:
+    if type(value) is not bool:
+        raise Rejected(f'"{name}" must be true or false, got {_type_name(value)}')
+    return value
+
+
+def check_ip(name: str, value: Any) -> str:
+    if type(value) is not str:
+        raise Rejected(f'"{name}" must be an IP address string, got {_type_name(value)}')
+    if _IPV4.fullmatch(value):
+        return value
+    if ":" in value and "%" not in value:  # a zone id is not part of the ipv6 format
+        try:
+            IPv6Address(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise Rejected(f'"{name}" must be an IPv4 or IPv6 address{_show(name, value)}')
+
+
+def check_hex(name: str, value: Any, pattern: re.Pattern[str], digits: int) -> str:
+    if type(value) is not str or not pattern.fullmatch(value):
+        raise Rejected(f'"{name}" must be {digits} lower-case hex digits{_show(name, value)}')
+    return value
+
+
+def check_country(name: str, value: Any) -> str:
+    if type(value) is not str or not _COUNTRY.fullmatch(value):
+        raise Rejected(f'"{name}" must be an ISO 3166-1 alpha-2 code (two capital letters){_show(name, value)}')
+    return value
+
+
+# --- records -----------------------------------------------------------------------------------
+
+Checker = Callable[[str, Any], Any]
+
+# account: spec field -> (model field, checker)
+_ACCOUNT_OPTIONAL: dict[str, tuple[str, Checker]] = {
+    "email": ("email", lambda n, v: _string(n, v, 254)),
+    "org_id": ("org_id", check_id),
+    "tier": ("tier", lambda n, v: check_enum(n, v, TIERS)),
+    "verification": ("verification", lambda n, v: check_enum(n, v, VERIFICATIONS)),
+    "country": ("country", check_country),
+    "payment_fingerprint": ("payment_fingerprint", lambda n, v: _string(n, v, 128, 1)),
+    "signup_ip": ("signup_ip", check_ip),
+    "signup_user_agent": ("signup_user_agent", lambda n, v: _string(n, v, 512)),
+    "status": ("provider_status", lambda n, v: check_enum(n, v, PROVIDER_STATUSES)),
+}
+
+# event: optional fields in EVENT_COLUMNS order after the three required ones, with the value
+# stored when the field is absent ('' for text columns, None for nullable ones).
+_EVENT_OPTIONAL: tuple[tuple[str, Checker, Any], ...] = (
+    ("api_key_id", check_id, ""),
+    ("ip", check_ip, None),
+    ("asn", lambda n, v: check_integer(n, v, 0, 4294967295), None),
+    ("user_agent", lambda n, v: _string(n, v, 512), ""),
+    ("ja4", lambda n, v: _string(n, v, 64), ""),
+    ("model", lambda n, v: _string(n, v, 64), ""),
+    ("input_tokens", lambda n, v: check_integer(n, v, 0, INT4_MAX), None),
+    ("output_tokens", lambda n, v: check_integer(n, v, 0, INT4_MAX), None),
+    ("category", lambda n, v: check_enum(n, v, CATEGORIES), ""),
+    ("cot_requested", check_boolean, None),
+    ("system_prompt_sha256", lambda n, v: check_hex(n, v, _SHA256, 64), ""),
+    ("tools_sha256", lambda n, v: check_hex(n, v, _SHA256, 64), ""),
+    ("prompt_simhash", lambda n, v: hex_to_signed(check_hex(n, v, _SIMHASH, 16)), None),
+    ("prompt_excerpt", lambda n, v: _string(n, v, 500), ""),
+)
+
+
+def _required(record: dict[str, Any], name: str, kind: str) -> Any:
+    try:
+        return record[name]
+    except KeyError:
+        raise Rejected(f'{kind} record is missing required field "{name}"') from None
+
+
+def _event(record: dict[str, Any]) -> tuple[Any, ...]:
+    row: list[Any] = [
+        check_id("event_id", _required(record, "event_id", "event")),
+        check_id("account_id", _required(record, "account_id", "event")),
+        check_timestamp("ts", _required(record, "ts", "event")),
+    ]
+    get = record.get
+    for name, check, default in _EVENT_OPTIONAL:
+        value = get(name, _MISSING)
+        row.append(default if value is _MISSING else check(name, value))
+    return tuple(row)
+
+
+def _alert(record: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        check_id("alert_id", _required(record, "alert_id", "alert")),
+        check_id("account_id", _required(record, "account_id", "alert")),
+        _string("detector", _required(record, "detector", "alert"), 128, 1),
+        check_score("score", _required(record, "score", "alert")),
+        check_timestamp("raised_at", _required(record, "raised_at", "alert")),
+        check_enum("severity", record["severity"], SEVERITIES) if "severity" in record else "",
+        _string("summary", record["summary"], 2000) if "summary" in record else "",
+    )
+
+
+def _account(record: dict[str, Any], line: int) -> AccountSnapshot:
+    account_id = check_id("account_id", _required(record, "account_id", "account"))
+    fields: dict[str, Any] = {"created_at": check_timestamp("created_at", _required(record, "created_at", "account"))}
+    for name, (model_field, check) in _ACCOUNT_OPTIONAL.items():
+        if name in record:
+            fields[model_field] = check(name, record[name])
+    return AccountSnapshot(account_id=account_id, line=line, fields=fields)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def parse_json(line: bytes) -> Any:
+    """orjson first (fast); the standard library only to tell apart what orjson refuses (big integers)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            raise Rejected(f"not valid UTF-8 (byte {uexc.start + 1})") from None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            raise Rejected(f"not valid JSON: {exc}") from None
+
+
+def parse_line(line: bytes | None, line_no: int) -> tuple[str, Any]:
+    """Validate one line; returns ("event", row) / ("alert", row) / ("account", AccountSnapshot)."""
+    if line is None:
+        raise Rejected("line is longer than 64 KiB (65536 bytes)")
+    record = parse_json(line)
+    if type(record) is not dict:
+        raise Rejected(f"not a JSON object (got {_type_name(record).split(' ', 1)[-1]})")
+    if "type" not in record:
+        raise Rejected('record has no "type" field')
+    kind = record["type"]
+    if kind == "event":
+        return "event", _event(record)
+    if kind == "alert":
+        return "alert", _alert(record)
+    if kind == "account":
+        return "account", _account(record, line_no)
+    raise Rejected(f"unknown record type{_show('type', kind)} (expected account, alert or event)")
