@@ -101,3 +101,14 @@ def confirmed_case(db) -> Scenario:
         UsageEventFactory(account=acc, ip=f"192.0.2.{i}", asn=16509, user_agent="python-httpx/0.27")
         bystanders.append(acc)
     return Scenario(case=case, operator=operator, unconfirmed=unconfirmed, bystanders=bystanders)
+
+
+@pytest.fixture
+def publication(confirmed_case, community, analyst, lead):
+    """A published bundle of the confirmed case: requested by an analyst, approved by a lead."""
+    from investigations.sharing import services
+
+    requested = services.publication_request(
+        cases=[confirmed_case.case], community=community, level="amber", actor=analyst, reason="share with the ISAC"
+    )
+    return services.publication_approve(publication=requested, actor=lead, reason="looks right")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import factory
-from django.contrib.auth.hashers import make_password
 from factory.django import DjangoModelFactory
 
 from investigations.sharing.models import Partner, SharingCommunity
@@ -22,10 +23,11 @@ class PartnerFactory(DjangoModelFactory[Partner]):
     class Meta:
         model = Partner
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Partner Lab {n}")
     username = factory.Sequence(lambda n: f"partner{n}")
-    password_hash = factory.LazyFunction(lambda: make_password("partner-pw"))
+    password_hash = "sha256$" + hashlib.sha256(b"partner-pw").hexdigest()
 
     @factory.post_generation
     def communities(self, create: bool, extracted: list[SharingCommunity] | None, **kwargs: object) -> None:
