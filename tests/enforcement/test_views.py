@@ -1,0 +1,111 @@
+"""Enforcement pages: the ban form, the approval flow, delivery progress polling, the embeddable fragments."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Account
+from investigations.enforcement import services
+from investigations.enforcement.models import EnforcementAction, EnforcementChange
+from tests.accounts.factories import AccountFactory
+from tests.enforcement.factories import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_ban_form_bans_pasted_account_ids_and_redirects(client, analyst):
+    accounts = AccountFactory.create_batch(2)
+    client.force_login(analyst)
+    response = client.post(
+        "/enforcement/actions/new/",
+        {"action": "ban", "reason": "harness", "account_ids": f"{accounts[0].account_id}, {accounts[1].account_id}"},
+    )
+    action = EnforcementAction.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/enforcement/actions/{action.pk}/"
+    assert Account.objects.filter(enforcement="banned").count() == 2
+
+
+def test_an_htmx_case_ban_returns_the_controls_and_an_event(client, analyst):
+    case = make_case(flagged=2, linked=1)
+    client.force_login(analyst)
+    response = client.post(
+        "/enforcement/actions/new/",
+        {"action": "ban", "reason": "hydra", "case": case.pk, "scope": "all"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "enforcementChanged" in response["HX-Trigger"]
+    assert "3 of 3 accounts changed" in response.content.decode()
+    assert Account.objects.filter(enforcement="banned").count() == 3
+
+
+def test_the_form_explains_what_is_missing(client, analyst):
+    client.force_login(analyst)
+    response = client.post("/enforcement/actions/new/", {"action": "ban", "reason": "", "account_ids": "x"})
+    assert response.status_code == 400
+    assert "A reason is required" in response.content.decode()
+    assert not EnforcementAction.objects.exists()
+
+
+def test_viewers_see_no_ban_form_and_cannot_post(client, viewer):
+    account = AccountFactory()
+    client.force_login(viewer)
+    page = client.get("/enforcement/")
+    assert page.status_code == 200 and 'id="ban-form"' not in page.content.decode()
+    response = client.post(
+        "/enforcement/actions/new/", {"action": "ban", "reason": "r", "account_ids": account.account_id}
+    )
+    assert response.status_code == 403
+    assert client.get("/enforcement/approvals/").status_code == 403
+
+
+def test_a_lead_reviews_in_the_queue_but_not_their_own(client, analyst, lead, settings):
+    settings.ENFORCEMENT_APPROVAL_THRESHOLD = 2
+    case = make_case(flagged=3)
+    action = services.action_request(actor=analyst, kind="ban", reason="hydra", case=case, scope="flagged")
+    own = services.action_request(actor=lead, kind="ban", reason="hydra", case=case, scope="flagged")
+    client.force_login(lead)
+    queue = client.get("/enforcement/approvals/").content.decode()
+    assert f"#{action.pk}" in queue and "your request" in queue
+    detail = client.get(f"/enforcement/actions/{action.pk}/").content.decode()
+    assert (
+        "Approve" in detail
+        and "Shares card pf_1 with 40" in detail
+        and case.memberships.first().account.account_id in detail
+    )
+    assert 'value="approve"' not in client.get(f"/enforcement/actions/{own.pk}/").content.decode()
+    client.post(f"/enforcement/actions/{own.pk}/review/", {"decision": "approve", "comment": ""})
+    own.refresh_from_db()
+    assert own.status == "pending_approval"
+    client.post(f"/enforcement/actions/{action.pk}/review/", {"decision": "approve", "comment": "seen"})
+    action.refresh_from_db()
+    assert action.status == "applied" and action.reviewed_by == lead
+
+
+def test_delivery_progress_polls_until_everything_arrived(client, analyst):
+    accounts = AccountFactory.create_batch(2)
+    action = services.action_request(actor=analyst, kind="ban", reason="r", accounts=[a.pk for a in accounts])
+    client.force_login(analyst)
+    url = f"/enforcement/actions/{action.pk}/progress/"
+    polling = client.get(url, headers={"HX-Request": "true"})
+    assert polling.status_code == 200 and "0 of 2 delivered" in polling.content.decode()
+    assert "hx-trigger" in polling.content.decode()
+    EnforcementChange.objects.update(delivery_state="delivered")
+    done = client.get(url, headers={"HX-Request": "true"})
+    assert done.status_code == 286 and "2 of 2 delivered" in done.content.decode()
+
+
+def test_the_account_history_fragment_lists_changes_and_pending_requests(client, analyst, settings):
+    account = AccountFactory()
+    services.action_request(actor=analyst, kind="ban", reason="first ban", accounts=[account.pk])
+    services.action_request(actor=analyst, kind="unban", reason="appeal", accounts=[account.pk])
+    settings.ENFORCEMENT_APPROVAL_THRESHOLD = 1
+    others = AccountFactory.create_batch(1)
+    services.action_request(actor=analyst, kind="ban", reason="big", accounts=[account.pk, others[0].pk])
+    client.force_login(analyst)
+    html = client.get(f"/enforcement/accounts/{account.pk}/history/").content.decode()
+    assert html.index("appeal") < html.index("first ban")  # newest first
+    assert "Waiting for approval" in html
+    controls = client.get(f"/enforcement/controls/?account={account.pk}").content.decode()
+    assert account.account_id in controls and 'name="reason"' in controls
+    assert client.get("/enforcement/controls/?case=abc").status_code == 400
