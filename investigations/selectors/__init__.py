@@ -1,0 +1,1 @@
+"""Reads of the investigations app, one module per page area. Each takes the user where access matters."""
