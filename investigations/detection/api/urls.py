@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from investigations.detection.api import views
+
+urlpatterns = [
+    path("cases/", views.CaseListApi.as_view(), name="api-case-list"),
+    path("cases/<int:case_id>/", views.CaseDetailApi.as_view(), name="api-case-detail"),
+]

@@ -1,0 +1,171 @@
+"""The indicator index: every value an account exposes, and how many accounts share it.
+
+"Who else has this value" is then one indexed query on `AccountIndicator`, and
+`Indicator.account_count` says how rare the value is. The index is built with
+`INSERT ... SELECT ... GROUP BY` statements so events are aggregated in the
+database; only the SQL spelling of a few expressions differs between
+PostgreSQL and SQLite (the embedded demo).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from django.db import connection
+
+from investigations.detection.features import chunked
+from investigations.detection.models import AccountIndicator, Indicator
+
+Kind = Indicator.Kind
+
+_EVENTS = "accounts_usageevent"
+_ACCOUNTS = "accounts_account"
+_IND = Indicator._meta.db_table
+_AI = AccountIndicator._meta.db_table
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def email_pattern(email: str) -> str:
+    """The shape of an address with digit runs folded: `li.wei8812@mail.example` -> `li.wei#@mail.example`.
+
+    Sign-up scripts mint addresses from a template plus a counter; the folded
+    shape is what such a burst has in common.
+    """
+    return _DIGITS.sub("#", email.lower())
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _ensure_sqlite_functions() -> None:
+    """SQLite has no regexp_replace: register the one Python function the index needs."""
+    if not _postgres():
+        connection.ensure_connection()
+        connection.connection.create_function("hw_email_pattern", 1, email_pattern, deterministic=True)
+
+
+def _event_sources() -> list[tuple[str, str, str]]:
+    """(kind, SQL value expression, SQL 'has a value' condition) over the events table."""
+    ip = "host(e.ip)" if _postgres() else "e.ip"
+    return [
+        (Kind.IP, ip, "e.ip IS NOT NULL"),
+        (Kind.ASN, "CAST(e.asn AS TEXT)", "e.asn IS NOT NULL"),
+        (Kind.USER_AGENT, "e.user_agent", "e.user_agent <> ''"),
+        (Kind.JA4, "e.ja4", "e.ja4 <> ''"),
+        (Kind.SYSTEM_PROMPT, "e.system_prompt_sha256", "e.system_prompt_sha256 <> ''"),
+        (Kind.TOOLS, "e.tools_sha256", "e.tools_sha256 <> ''"),
+    ]
+
+
+def _profile_sources() -> list[tuple[str, str, str]]:
+    """(kind, SQL value expression, condition) over the accounts table (sign-up facts)."""
+    if _postgres():
+        signup_ip = "host(e.signup_ip)"
+        domain = "lower(substr(e.email, strpos(e.email, '@') + 1))"
+        pattern = "regexp_replace(lower(e.email), '[0-9]+', '#', 'g')"
+        has_at = "strpos(e.email, '@') > 0"
+    else:
+        signup_ip = "e.signup_ip"
+        domain = "lower(substr(e.email, instr(e.email, '@') + 1))"
+        pattern = "hw_email_pattern(e.email)"
+        has_at = "instr(e.email, '@') > 0"
+    return [
+        (Kind.PAYMENT, "e.payment_fingerprint", "e.payment_fingerprint <> ''"),
+        (Kind.ORG, "e.org_id", "e.org_id <> ''"),
+        (Kind.SIGNUP_IP, signup_ip, "e.signup_ip IS NOT NULL"),
+        # IPv4 /24: strip the last octet ("203.0.113." + "0/24"); IPv6 sign-ups keep only the exact address.
+        (
+            Kind.SIGNUP_NET,
+            f"rtrim({signup_ip}, '0123456789') || '0/24'",
+            f"e.signup_ip IS NOT NULL AND {signup_ip} NOT LIKE '%%:%%'",
+        ),
+        (Kind.EMAIL_DOMAIN, domain, has_at),
+        (Kind.EMAIL_PATTERN, pattern, has_at),
+    ]
+
+
+def _scope_sql(column: str, ids: Sequence[int] | None) -> tuple[str, list[int]]:
+    if ids is None:
+        return "", []
+    return f" AND {column} IN ({','.join(['%s'] * len(ids))})", list(ids)
+
+
+def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None) -> None:
+    account_col = "e.account_id" if table == _EVENTS else "e.id"
+    count = "COUNT(*)" if table == _EVENTS else "0"
+    scope, params = _scope_sql(account_col, ids)
+    cursor.execute(
+        f"INSERT INTO {_IND} (kind, value, account_count) "
+        f"SELECT DISTINCT %s, {expr}, 0 FROM {table} e WHERE {cond}{scope} "
+        f"ON CONFLICT (kind, value) DO NOTHING",
+        [kind, *params],
+    )
+    cursor.execute(
+        f"INSERT INTO {_AI} (account_id, indicator_id, events) "
+        f"SELECT {account_col}, i.id, {count} FROM {table} e JOIN {_IND} i ON i.kind = %s AND i.value = {expr} "
+        f"WHERE {cond}{scope} GROUP BY {account_col}, i.id "
+        f"ON CONFLICT (account_id, indicator_id) DO UPDATE SET events = excluded.events",
+        [kind, *params],
+    )
+
+
+def _indicator_ids_of(cursor, ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in chunked(ids):
+        cursor.execute(
+            f"SELECT DISTINCT indicator_id FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})",
+            list(chunk),
+        )
+        found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def _recount(cursor, indicator_ids: set[int] | None) -> None:
+    """Refresh `account_count` for the given indicators (all when None) with one grouped UPDATE."""
+    if indicator_ids is None:
+        cursor.execute(
+            f"UPDATE {_IND} SET account_count = c.n FROM "
+            f"(SELECT indicator_id, COUNT(*) AS n FROM {_AI} GROUP BY indicator_id) c WHERE c.indicator_id = {_IND}.id"
+        )
+        cursor.execute(f"DELETE FROM {_IND} WHERE id NOT IN (SELECT indicator_id FROM {_AI})")
+        return
+    for chunk in chunked(sorted(indicator_ids)):
+        marks = ",".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"UPDATE {_IND} SET account_count = (SELECT COUNT(*) FROM {_AI} ai WHERE ai.indicator_id = {_IND}.id) "
+            f"WHERE id IN ({marks})",
+            list(chunk),
+        )
+
+
+def indicators_refresh(*, account_ids: Sequence[int] | None = None) -> int:
+    """Rebuild the index rows of the given accounts (every account when None) and the shared counts.
+
+    An incremental run deletes the accounts' rows and re-derives them from all
+    their events and their current profile, then recounts every value those
+    accounts had before or have now. Returns the number of accounts covered.
+    """
+    _ensure_sqlite_functions()
+    with connection.cursor() as cursor:
+        if account_ids is None:
+            cursor.execute(f"DELETE FROM {_AI}")
+            for kind, expr, cond in _event_sources():
+                _index_source(cursor, _EVENTS, kind, expr, cond, None)
+            for kind, expr, cond in _profile_sources():
+                _index_source(cursor, _ACCOUNTS, kind, expr, cond, None)
+            _recount(cursor, None)
+            cursor.execute(f"SELECT COUNT(DISTINCT account_id) FROM {_AI}")
+            return cursor.fetchone()[0]
+        ids = sorted(set(account_ids))
+        touched = _indicator_ids_of(cursor, ids)
+        for chunk in chunked(ids):
+            cursor.execute(f"DELETE FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", list(chunk))
+            for kind, expr, cond in _event_sources():
+                _index_source(cursor, _EVENTS, kind, expr, cond, chunk)
+            for kind, expr, cond in _profile_sources():
+                _index_source(cursor, _ACCOUNTS, kind, expr, cond, chunk)
+        touched |= _indicator_ids_of(cursor, ids)
+        _recount(cursor, touched)
+        return len(ids)

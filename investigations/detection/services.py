@@ -1,0 +1,338 @@
+"""Detection writes: run the pipeline and turn operator clusters into cases.
+
+`detection_run` is the one entry point (the Celery task after each batch and
+`manage.py detect` call it). Case rules, from the issue:
+
+- a new batch grows or merges existing cases and keeps their ids, notes and status;
+- memberships placed by an analyst (`pinned`, or `source` other than detection) never move;
+- a case an analyst has touched (`analyst_touched_at`) is never shrunk or merged away
+  silently: detection leaves the account where it is and raises a `hw:` alert that says so;
+- every automatic change is written to the audit log with `actor=None`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Account, UsageEvent
+from investigations.detection.clustering import Clustering, cluster_accounts
+from investigations.detection.evidence import case_evidence, indicator_values
+from investigations.detection.features import features_refresh
+from investigations.detection.indicators import indicators_refresh
+from investigations.detection.models import AccountFeatures, DetectionRun
+from investigations.detection.scoring import Baseline, baseline_compute, score_case
+from investigations.detection.signals.prompt_echo import days_of_batch, prompt_echo_refresh
+from investigations.detection.signals.signup_burst import signup_burst_refresh
+from investigations.detection.signals.sync_activity import sync_activity_refresh
+from investigations.models import Alert, Case, CaseMembership
+from investigations.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
+DETECTOR = "hydra-watch-detection"
+_LOCK_KEY = 0x48594452  # "HYDR": one detection run at a time across workers
+
+
+@contextmanager
+def _run_lock():
+    """Serialize runs: two batches finishing together must not both rewrite the same cases."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+
+
+def accounts_of_batch(batch_id: int) -> list[int]:
+    """Accounts a batch touched: its events, its snapshots and its alerts."""
+    touched = set(UsageEvent.objects.filter(batch_id=batch_id).values_list("account_id", flat=True).distinct())
+    touched.update(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
+    touched.update(Alert.objects.filter(batch_id=batch_id).values_list("account_id", flat=True))
+    return sorted(touched)
+
+
+def detection_run(*, batch_id: int | None = None, full: bool = False) -> DetectionRun:
+    """Refresh features, indicators and links (for a batch's accounts, or everything) and sync cases."""
+    mode = DetectionRun.Mode.FULL if full or batch_id is None else DetectionRun.Mode.INCREMENTAL
+    run = DetectionRun.objects.create(mode=mode, batch_id=batch_id)
+    timings: dict[str, float] = {}
+
+    def step(name: str, started: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - started, 3)
+        return now
+
+    try:
+        with _run_lock():
+            t = time.perf_counter()
+            scope: Sequence[int] | None = None if mode == DetectionRun.Mode.FULL else accounts_of_batch(batch_id)
+            with transaction.atomic():
+                features_refresh(account_ids=scope)
+            t = step("features", t)
+            with transaction.atomic():
+                indicators_refresh(account_ids=scope)
+            t = step("indicators", t)
+            with transaction.atomic():
+                prompt_echo_refresh(days=days_of_batch(None if scope is None else batch_id))
+                signup_burst_refresh()
+                sync_activity_refresh(account_ids=scope)
+            t = step("signals", t)
+            clustering = cluster_accounts()
+            t = step("clustering", t)
+            stats = cases_sync(clustering=clustering)
+            step("cases", t)
+    except Exception as exc:
+        DetectionRun.objects.filter(pk=run.pk).update(
+            status=DetectionRun.Status.FAILED, error=repr(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    stats["timings"] = timings
+    stats["scope_accounts"] = None if scope is None else len(scope)
+    run.status = DetectionRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.stats = stats
+    run.save(update_fields=["status", "finished_at", "stats"])
+    logger.info("detection run %s: %s", run.pk, stats)
+    return run
+
+
+def _raise_alert(*, alert_id: str, account_id: int, case: Case, summary: str) -> None:
+    """A `hw:` system alert, once per id (re-runs do not duplicate it)."""
+    alert, created = Alert.objects.get_or_create(
+        alert_id=alert_id,
+        defaults={
+            "account_id": account_id,
+            "detector": DETECTOR,
+            "score": 1.0,
+            "raised_at": timezone.now(),
+            "severity": Alert.Severity.MEDIUM,
+            "summary": summary[:2000],
+            "source": Alert.Source.SYSTEM,
+            "case": case,
+        },
+    )
+    if created:
+        audit_record(actor=None, action="alert.raised", obj=alert, reason=summary)
+
+
+def _is_pinned(membership: CaseMembership) -> bool:
+    return membership.pinned or membership.source != CaseMembership.Source.DETECTION
+
+
+class _CaseSync:
+    """One pass of mapping clusters onto cases; collects the changes it audits."""
+
+    def __init__(self, clustering: Clustering, baseline: Baseline) -> None:
+        self.clustering = clustering
+        self.baseline = baseline
+        self.memberships: dict[int, CaseMembership] = {
+            m.account_id: m for m in CaseMembership.objects.select_related("case").iterator(chunk_size=5000)
+        }
+        self.cases: dict[int, Case] = {m.case_id: m.case for m in self.memberships.values()}
+        self.assigned: dict[int, int] = {}
+        self.stats: Counter[str] = Counter()
+
+    def touched(self, case_id: int) -> bool:
+        return self.cases[case_id].analyst_touched_at is not None
+
+    def run(self) -> dict:
+        for component in self.clustering.components:
+            self.sync_component(component)
+        self.drop_unlinked()
+        self.refresh_evidence_and_scores()
+        return dict(self.stats)
+
+    def open_case(self, component: list[int]) -> Case:
+        flagged = sum(1 for a in component if a in self.clustering.flagged)
+        case = Case.objects.create(title=f"Operator with {len(component)} linked accounts ({flagged} flagged)")
+        self.cases[case.pk] = case
+        audit_record(
+            actor=None,
+            action="case.opened",
+            obj=case,
+            reason="detection linked these accounts into one operator",
+            after={"accounts": len(component), "flagged": flagged},
+        )
+        self.stats["cases_opened"] += 1
+        return case
+
+    def choose_target(self, component: list[int]) -> Case:
+        overlap = Counter(self.memberships[a].case_id for a in component if a in self.memberships)
+        open_overlap = {cid: n for cid, n in overlap.items() if self.cases[cid].merged_into_id is None}
+        if not open_overlap:
+            return self.open_case(component)
+        touched = [cid for cid in open_overlap if self.touched(cid)]
+        pool = touched or list(open_overlap)
+        return self.cases[max(pool, key=lambda cid: (open_overlap[cid], -cid))]
+
+    def sync_component(self, component: list[int]) -> None:
+        target = self.choose_target(component)
+        added, moved = [], []
+        for account in component:
+            membership = self.memberships.get(account)
+            if membership is None:
+                membership = CaseMembership(case=target, account_id=account, source=CaseMembership.Source.DETECTION)
+                added.append(membership)
+                self.memberships[account] = membership
+                self.assigned[account] = target.pk
+                continue
+            if membership.case_id == target.pk:
+                self.assigned[account] = target.pk
+                continue
+            old = self.cases[membership.case_id]
+            if _is_pinned(membership):
+                continue
+            if old.analyst_touched_at is not None:
+                self.assigned[account] = old.pk
+                _raise_alert(
+                    alert_id=f"hw:linked:{account}:{old.pk}:{target.pk}",
+                    account_id=account,
+                    case=old,
+                    summary=(
+                        f"Detection links account {membership.account.account_id} "
+                        f"of case #{old.pk} (touched by an analyst) to case #{target.pk}; it was left in #{old.pk}."
+                    ),
+                )
+                self.stats["alerts_raised"] += 1
+                continue
+            moved.append((membership, old.pk))
+            membership.case = target
+            self.assigned[account] = target.pk
+        if added:
+            CaseMembership.objects.bulk_create(added, batch_size=2000)
+            audit_record(
+                actor=None,
+                action="case.members_added",
+                obj=target,
+                reason="detection linked new accounts to this operator",
+                after={"count": len(added), "accounts": [m.account_id for m in added[:100]]},
+            )
+            self.stats["members_added"] += len(added)
+        if moved:
+            CaseMembership.objects.bulk_update([m for m, _ in moved], ["case"], batch_size=2000)
+            for source in sorted({old for _, old in moved}):
+                accounts = [m.account_id for m, old in moved if old == source]
+                audit_record(
+                    actor=None,
+                    action="case.members_moved",
+                    obj=target,
+                    reason=f"detection found these accounts of case #{source} belong to the same operator",
+                    before={"case": source},
+                    after={"case": target.pk, "count": len(accounts), "accounts": accounts[:100]},
+                )
+            self.stats["members_moved"] += len(moved)
+
+    def drop_unlinked(self) -> None:
+        """Detection-placed members whose links are gone leave untouched cases; touched cases raise an alert."""
+        removed: dict[int, list[CaseMembership]] = {}
+        for account, membership in list(self.memberships.items()):
+            if membership.pk is None or _is_pinned(membership) or self.assigned.get(account) == membership.case_id:
+                continue
+            case = self.cases[membership.case_id]
+            if case.analyst_touched_at is not None:
+                _raise_alert(
+                    alert_id=f"hw:unlinked:{account}:{case.pk}",
+                    account_id=account,
+                    case=case,
+                    summary=(
+                        f"Account {membership.account.account_id} no longer links to the other accounts of case "
+                        f"#{case.pk}; it was left in the case because an analyst has worked on it."
+                    ),
+                )
+                self.stats["alerts_raised"] += 1
+                continue
+            removed.setdefault(case.pk, []).append(membership)
+            del self.memberships[account]
+        for case_id, memberships in removed.items():
+            CaseMembership.objects.filter(pk__in=[m.pk for m in memberships]).delete()
+            audit_record(
+                actor=None,
+                action="case.members_removed",
+                obj=self.cases[case_id],
+                reason="detection no longer links these accounts to this operator",
+                after={"count": len(memberships), "accounts": [m.account_id for m in memberships[:100]]},
+            )
+            self.stats["members_removed"] += len(memberships)
+        # Untouched cases left without members were merged into another case or dissolved.
+        members_left = Counter(m.case_id for m in self.memberships.values())
+        for case in self.cases.values():
+            if members_left[case.pk] or case.status == Case.Status.CLOSED or case.analyst_touched_at:
+                continue
+            before = {"status": case.status}
+            case.status = Case.Status.CLOSED
+            case.resolution = Case.Resolution.INCONCLUSIVE
+            case.closed_at = timezone.now()
+            case.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
+            audit_record(
+                actor=None,
+                action="case.dissolved",
+                obj=case,
+                reason="all its accounts now belong to other cases or are no longer linked",
+                before=before,
+                after={"status": case.status},
+            )
+            self.stats["cases_dissolved"] += 1
+
+    def refresh_evidence_and_scores(self) -> None:
+        """Evidence and link strength of every detection member, and the risk score of every live case."""
+        by_case: dict[int, list[int]] = {}
+        for account, membership in self.memberships.items():
+            by_case.setdefault(membership.case_id, []).append(account)
+        needed: set[int] = set()
+        for accounts in by_case.values():
+            for account in accounts:
+                needed.update(self.clustering.account_values.get(account, ()))
+        values = indicator_values(needed)
+        updates: list[CaseMembership] = []
+        features = {f.account_id: f for f in AccountFeatures.objects.filter(account_id__in=list(self.memberships))}
+        accounts = Account.objects.in_bulk(list(self.memberships))
+        for case_id, members in by_case.items():
+            evidence = case_evidence(self.clustering, members, values)
+            for account in members:
+                membership = self.memberships[account]
+                items, strength = evidence[account]
+                if membership.evidence != items or membership.link_strength != strength:
+                    membership.evidence, membership.link_strength = items, strength
+                    if membership.pk is not None:
+                        updates.append(membership)
+            case = self.cases[case_id]
+            score, reasons = score_case(
+                accounts=[accounts[a] for a in members],
+                features=[features[a] for a in members if a in features],
+                baseline=self.baseline,
+            )
+            if abs(score - case.risk_score) >= 0.001 or case.risk_reasons != reasons:
+                before = case.risk_score
+                case.risk_score, case.risk_reasons = score, reasons
+                case.save(update_fields=["risk_score", "risk_reasons", "updated_at"])
+                if abs(score - before) >= 0.01:
+                    audit_record(
+                        actor=None,
+                        action="case.rescored",
+                        obj=case,
+                        reason=reasons[0]["text"] if reasons else "",
+                        before={"risk_score": before},
+                        after={"risk_score": score},
+                    )
+                self.stats["cases_rescored"] += 1
+        CaseMembership.objects.bulk_update(updates, ["evidence", "link_strength"], batch_size=1000)
+
+
+def cases_sync(*, clustering: Clustering) -> dict:
+    """Map operator clusters onto cases (see the module docstring for the rules). Returns counts."""
+    baseline = baseline_compute()
+    with transaction.atomic():
+        stats = _CaseSync(clustering, baseline).run()
+    stats["components"] = len(clustering.components)
+    return stats

@@ -1,0 +1,135 @@
+"""Near-identical prompts sent by different accounts close in time (a harvesting script fanning one template out).
+
+For each UTC day, events with a `prompt_simhash` are bucketed by two-minute
+window and by each 16-bit quarter of the hash: two hashes within Hamming
+distance 3 agree on at least one quarter (pigeonhole), so comparing
+neighbours inside a bucket finds every close pair without an all-pairs scan.
+Stock prompts ("hi", "test") sent identically by many unrelated accounts are
+ignored: the same exact hash from more than `STOCK_ACCOUNTS` accounts in a day
+is a common phrase, not a template.
+
+Links keep a per-day count in `detail["days"]`, so re-running a day replaces
+that day's count (idempotent) and an incremental run only reads the days a
+batch touched.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from django.db.models import Max, Min
+
+from accounts.models import UsageEvent
+from investigations.detection.models import AccountLink
+from investigations.detection.signals import PairLink, upsert_links
+
+SIGNAL = AccountLink.Signal.PROMPT_ECHO
+WINDOW_SECONDS = 120
+MAX_HAMMING = 3
+NEIGHBOURS = 6
+STOCK_ACCOUNTS = 25
+WEIGHT_PER_ECHO = 0.12
+MAX_WEIGHT = 0.9
+
+
+MIN_ECHOES = 3
+
+
+def echo_weight(echoes: int) -> float:
+    """One or two coincidences are chance (two people saying "hi" in the same minute); a handful is a script."""
+    if echoes < MIN_ECHOES:
+        return 0.0
+    return min(MAX_WEIGHT, WEIGHT_PER_ECHO * echoes)
+
+
+def _day_arrays(day: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    rows = list(
+        UsageEvent.objects.filter(ts__gte=start, ts__lt=start + timedelta(days=1), prompt_simhash__isnull=False)
+        .values_list("account_id", "ts", "prompt_simhash")
+        .iterator(chunk_size=20000)
+    )
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty.astype(np.uint64)
+    acc = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    ts = np.fromiter((int(r[1].timestamp()) for r in rows), dtype=np.int64, count=len(rows))
+    sim = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows)).view(np.uint64)
+    return acc, ts, sim
+
+
+def _drop_stock_prompts(acc: np.ndarray, sim: np.ndarray) -> np.ndarray:
+    """Mask of events whose exact hash is sent by at most STOCK_ACCOUNTS distinct accounts that day."""
+    pairs = np.unique(np.stack([sim.view(np.int64), acc]), axis=1)
+    values, counts = np.unique(pairs[0], return_counts=True)
+    stock = values[counts > STOCK_ACCOUNTS]
+    return ~np.isin(sim.view(np.int64), stock)
+
+
+def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tuple[int, int], int]:
+    """{(account_a, account_b): number of distinct echoed prompt pairs} for one day's events."""
+    keep = _drop_stock_prompts(acc, sim) if len(acc) else np.zeros(0, dtype=bool)
+    acc, ts, sim = acc[keep], ts[keep], sim[keep]
+    if len(acc) < 2:
+        return {}
+    index = np.arange(len(acc), dtype=np.int64)
+    found: list[np.ndarray] = []
+    for band in range(4):
+        quarter = ((sim >> np.uint64(16 * band)) & np.uint64(0xFFFF)).astype(np.int64)
+        key = (ts // WINDOW_SECONDS) * 65536 + quarter
+        order = np.argsort(key, kind="stable")
+        k, a, s, ix = key[order], acc[order], sim[order], index[order]
+        for step in range(1, NEIGHBOURS + 1):
+            if step >= len(k):
+                break
+            same = (k[:-step] == k[step:]) & (a[:-step] != a[step:])
+            close = np.bitwise_count(s[:-step] ^ s[step:]) <= MAX_HAMMING
+            hit = np.nonzero(same & close)[0]
+            if len(hit):
+                lo = np.minimum(ix[hit], ix[hit + step])
+                hi = np.maximum(ix[hit], ix[hit + step])
+                found.append(np.stack([lo, hi]))
+    if not found:
+        return {}
+    event_pairs = np.unique(np.concatenate(found, axis=1), axis=1)
+    a1, a2 = acc[event_pairs[0]], acc[event_pairs[1]]
+    lo, hi = np.minimum(a1, a2), np.maximum(a1, a2)
+    account_pairs, counts = np.unique(np.stack([lo, hi]), axis=1, return_counts=True)
+    return {(int(x), int(y)): int(n) for x, y, n in zip(account_pairs[0], account_pairs[1], counts, strict=True)}
+
+
+def days_of_batch(batch_id: int | None) -> list[date]:
+    """The UTC days a batch has events on (all days with events when `batch_id` is None)."""
+    events = UsageEvent.objects.all() if batch_id is None else UsageEvent.objects.filter(batch_id=batch_id)
+    span = events.aggregate(first=Min("ts"), last=Max("ts"))
+    if span["first"] is None:
+        return []
+    first, last = span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def prompt_echo_refresh(*, days: list[date]) -> int:
+    """Recompute the echo counts of the given days and merge them into the stored links. Returns links written."""
+    fresh: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for day in days:
+        for pair, n in day_echo_pairs(*_day_arrays(day)).items():
+            fresh[pair][day.isoformat()] = n
+    recomputed = {day.isoformat() for day in days}
+    merged: dict[tuple[int, int], dict[str, int]] = {}
+    # Keep other days' counts of every stored link; drop the recomputed days' old counts.
+    for link in AccountLink.objects.filter(signal=SIGNAL).only("account_a_id", "account_b_id", "detail"):
+        old = {d: n for d, n in (link.detail or {}).get("days", {}).items() if d not in recomputed}
+        merged[(link.account_a_id, link.account_b_id)] = old
+    for pair, per_day in fresh.items():
+        merged.setdefault(pair, {}).update(per_day)
+    empty = [pair for pair, per_day in merged.items() if not per_day]
+    for a, b in empty:
+        AccountLink.objects.filter(signal=SIGNAL, account_a_id=a, account_b_id=b).delete()
+    links = []
+    for (a, b), per_day in merged.items():
+        if per_day:
+            total = sum(per_day.values())
+            links.append(PairLink(a, b, SIGNAL, echo_weight(total), total, {"days": per_day}))
+    return upsert_links(links)

@@ -1,0 +1,83 @@
+"""Synchronized activity (SynchroTrap-style): flagged accounts active in the same 10-minute windows, again and again.
+
+SynchroTrap compares accounts by the timestamped actions they share and keeps
+pairs whose Jaccard similarity stays high. Here an account's "actions" are the
+10-minute windows of the last `LOOKBACK_DAYS` days in which it sent requests.
+Two people in one time zone overlap a little; two heads of one harvesting
+script, started and stopped together, overlap almost entirely. Only flagged
+accounts are compared (their partners in a script are usually flagged too, and
+unflagged heads are reached through shared values), which bounds the cost.
+Windows crowded by more than `CROWD` accounts are skipped: they say "busy
+hour", not "same script". The link is weak on its own (`WEIGHT` < the
+clustering threshold) and must be corroborated by another signal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from itertools import combinations
+
+from django.db.models import Max
+from django.db.models.functions import TruncMinute
+
+from accounts.models import Account, UsageEvent
+from investigations.detection.models import AccountLink
+from investigations.detection.signals import PairLink, upsert_links
+
+SIGNAL = AccountLink.Signal.SYNC_ACTIVITY
+WINDOW_MINUTES = 10
+LOOKBACK_DAYS = 14
+MIN_SHARED = 12
+MIN_JACCARD = 0.6
+CROWD = 60
+WEIGHT = 0.3
+
+
+def sync_pairs(windows: dict[int, set[int]]) -> list[PairLink]:
+    """Pairs of accounts whose active windows overlap enough, from {account: set of window numbers}."""
+    by_window: dict[int, list[int]] = defaultdict(list)
+    for account, active in windows.items():
+        for window in active:
+            by_window[window].append(account)
+    shared: Counter[tuple[int, int]] = Counter()
+    for accounts in by_window.values():
+        if 2 <= len(accounts) <= CROWD:
+            shared.update(combinations(sorted(accounts), 2))
+    links = []
+    for (a, b), together in shared.items():
+        if together < MIN_SHARED:
+            continue
+        jaccard = together / (len(windows[a]) + len(windows[b]) - together)
+        if jaccard >= MIN_JACCARD:
+            links.append(PairLink(a, b, SIGNAL, WEIGHT, together, {"windows": together, "jaccard": round(jaccard, 2)}))
+    return links
+
+
+def sync_activity_refresh(*, account_ids: Sequence[int] | None = None) -> int:
+    """Replace the synchronized-activity links among flagged accounts. Returns links written.
+
+    `account_ids` is accepted for symmetry with the other refreshers; the signal is
+    always recomputed over the look-back window because a new account can
+    synchronize with any old one.
+    """
+    flagged = list(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
+    latest = UsageEvent.objects.aggregate(last=Max("ts"))["last"]
+    links: list[PairLink] = []
+    if flagged and latest is not None:
+        windows: dict[int, set[int]] = defaultdict(set)
+        since = latest - timedelta(days=LOOKBACK_DAYS)
+        for start in range(0, len(flagged), 2000):
+            rows = (
+                UsageEvent.objects.filter(account_id__in=flagged[start : start + 2000], ts__gte=since)
+                .annotate(minute=TruncMinute("ts"))
+                .values_list("account_id", "minute")
+                .distinct()
+                .order_by()
+            )
+            for account, minute in rows.iterator(chunk_size=20000):
+                windows[account].add(int(minute.timestamp()) // (60 * WINDOW_MINUTES))
+        links = sync_pairs(windows)
+    AccountLink.objects.filter(signal=SIGNAL).delete()
+    return upsert_links(links)

@@ -1,0 +1,35 @@
+"""End to end on the crafted world: one case per operator, traps avoided, legitimate operators score low."""
+
+from __future__ import annotations
+
+import pytest
+
+from investigations.detection.evaluation import evaluate
+from investigations.detection.services import detection_run
+from investigations.models import CaseMembership
+from tests.detection.scenario import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def _case_accounts() -> dict[int, set[str]]:
+    cases: dict[int, set[str]] = {}
+    for case_id, account in CaseMembership.objects.values_list("case_id", "account__account_id"):
+        cases.setdefault(case_id, set()).add(account)
+    return cases
+
+
+def test_it_opens_one_case_per_operator_and_avoids_the_traps(world):
+    detection_run(full=True)
+    result = evaluate(truth=world.truth())
+    assert result["bcubed_f1"] >= 0.95
+    assert result["non_attacker_in_attacker_cases"] == 0
+    assert result["auc"] == 1.0
+    cases = _case_accounts()
+    by_prefix = {frozenset(a.split("_")[1] for a in accts) for accts in cases.values()}
+    assert by_prefix == {frozenset({"alpha"}), frozenset({"bravo"}), frozenset({"uni"}), frozenset({"ent"})}
