@@ -36,6 +36,9 @@ def audit_list(request: AuthedHtmxRequest) -> HttpResponse:
     form, filters = _filters(request)
     entries = selectors.audit_entries_for_user(user=request.user, filters=filters).select_related("actor")
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
+    for entry in page.object_list:  # JSON, as exported, rather than Python's dict repr
+        entry.before_json = "" if entry.before is None else json.dumps(entry.before, sort_keys=True)
+        entry.after_json = "" if entry.after is None else json.dumps(entry.after, sort_keys=True)
     query = request.GET.copy()
     query.pop("page", None)
     template = "audit/entry_list.html"

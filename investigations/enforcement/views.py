@@ -45,9 +45,12 @@ def action_list(request: AuthedHtmxRequest) -> HttpResponse:
     actions = selectors.action_list_for_user(user=request.user, status=request.GET.get("status", ""))
     page = Paginator(actions, 50).get_page(request.GET.get("page"))
     controls = _controls_context(request, BanForm(), case_id=None, account_pk=None)
+    template = "enforcement/action_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#actions-table"
     return render(
         request,
-        "enforcement/action_list.html",
+        template,
         {"page": page, "statuses": EnforcementAction.Status.choices, "status": request.GET.get("status", "")}
         | controls,
     )
@@ -69,7 +72,8 @@ def ban_controls(request: AuthedHtmxRequest) -> HttpResponse:
 @login_required
 def action_create(request: AuthedHtmxRequest) -> HttpResponse:
     form = BanForm(request.POST)
-    case_id = _int_param(request.POST.get("case"))
+    # Which controls to render back: the ones of a case or account page, or the free form of the list page.
+    case_id = _int_param(request.POST.get("controls_case"))
     account_pk = _int_param(request.POST.get("controls_account"))
     action = None
     if form.is_valid():
