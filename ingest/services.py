@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -206,15 +206,14 @@ def _finish_as_duplicate(*, batch_id: int, earlier: Batch) -> None:
 def chunk_load(*, chunk_id: int) -> None:
     """Validate and load one chunk, then finish the batch if it was the last one.
 
-    The chunk row is locked (SKIP LOCKED where the database has it) and marked
-    done in the same transaction as its rows and counts: a second delivery of
-    the same task finds it done, or busy, and returns.
+    The chunk row is locked and marked done in the same transaction as its rows
+    and counts: a second delivery of the same task finds it done and returns.
     """
     with transaction.atomic():
-        pending = BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.PENDING)
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        chunk = pending.first()
+        # A redundant delivery waits here until the first one commits (or its dead connection is
+        # cleaned up) and then finds the chunk done. Skipping locked rows instead could lose a chunk
+        # whose lock still belongs to a killed worker's backend.
+        chunk = BatchChunk.objects.select_for_update().filter(pk=chunk_id, status=BatchChunk.Status.PENDING).first()
         if chunk is None:
             return
         batch = Batch.objects.get(pk=chunk.batch_id)

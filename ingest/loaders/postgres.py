@@ -127,6 +127,8 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
         if events_staged:
             cursor.execute(_INSERT_EVENTS, [batch_id])
             counts.events_new = cursor.rowcount
+        # Dropped now rather than at commit, in case the caller's transaction loads more chunks.
+        cursor.execute("DROP TABLE ingest_stage_events, ingest_stage_alerts")
     counts.duplicates = (len(alerts) - counts.alerts_new) + (events_staged - counts.events_new)
     counts.rejected = len(rejects)
     counts.records = len(snapshots) + len(alerts) + events_staged
