@@ -227,6 +227,7 @@ INGEST_CHUNK_LINES = env_int("INGEST_CHUNK_LINES", default=200_000)
 INGEST_STALE_SECONDS = env_int("INGEST_STALE_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE = {
     "ingest-resume-stale": {"task": "ingest.tasks.ingest_resume_stale", "schedule": 120.0},
+    "sharing-poll-partners": {"task": "investigations.sharing.tasks.poll_partners", "schedule": 900.0},
     # Safety net for gateway delivery: picks up changes a dead worker leased, if no retry is scheduled.
     "enforcement-deliver": {"task": "investigations.enforcement.tasks.deliver_changes", "schedule": 60.0},
 }
