@@ -49,7 +49,9 @@ class _Parsed:
     valid_until: object
 
 
-def _verify(bundle: dict, partner: Partner, jws: str | None) -> str:
+def _verify(bundle: dict, partner: Partner, jws: str | None, manifest_verified: bool) -> str:
+    if partner.public_jwk and manifest_verified:
+        return PartnerImport.Signature.VERIFIED
     if partner.public_jwk:
         if not jws:
             raise BundleRejected(f"{partner.name} signs its bundles: upload the detached signature (.jws) too.")
@@ -88,12 +90,22 @@ def _indicators(bundle: dict) -> list[_Parsed]:
 
 
 def import_bundle(
-    *, partner: Partner, raw: bytes, jws: str | None, actor: AbstractBaseUser | None, source: str, filename: str = ""
+    *,
+    partner: Partner,
+    raw: bytes,
+    jws: str | None,
+    actor: AbstractBaseUser | None,
+    source: str,
+    filename: str = "",
+    manifest_verified: bool = False,
 ) -> PartnerImport:
-    """Check, store and match one partner bundle. Raises BundleRejected (nothing stored) when it is bad."""
+    """Check, store and match one partner bundle. Raises BundleRejected (nothing stored) when it is bad.
+
+    `manifest_verified`: a TAXII poll already checked every object against the partner's signed manifest.
+    """
     bundle = validation.parse(raw)
     validation.check(bundle)
-    signature = _verify(bundle, partner, jws)
+    signature = _verify(bundle, partner, jws, manifest_verified)
     parsed = _indicators(bundle)
     with transaction.atomic():
         record = PartnerImport.objects.create(
