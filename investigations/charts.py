@@ -152,21 +152,21 @@ def usage_timeline(hourly: list[list[Any]], *, tz_name: str) -> go.Figure:
     for category in sorted(by_cat, key=lambda c: list(CATEGORY_COLORS).index(c) if c in CATEGORY_COLORS else 99):
         fig.add_trace(
             go.Bar(
-                x=x_text, y=[by_cat[category].get(x, 0) for x in xs], name=category,
+                x=x_text, y=np.array([by_cat[category].get(x, 0) for x in xs]), name=category,
                 marker_color=CATEGORY_COLORS.get(category, "#999"),
             ),
             row=1, col=1, secondary_y=False,
         )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=x_text, y=[round(cot[x] / total[x], 3) if total[x] else 0 for x in xs], name="CoT share",
+            x=x_text, y=np.array([round(cot[x] / total[x], 3) if total[x] else 0 for x in xs]), name="CoT share",
             mode="lines", line={"color": "#111827", "width": 1.6}, yaxis="y2",
         ),
         row=1, col=1, secondary_y=True,
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=x_text, y=[tokens[x] for x in xs], name="output tokens", mode="lines",
+            x=x_text, y=np.array([tokens[x] for x in xs]), name="output tokens", mode="lines",
             fill="tozeroy", line={"color": "#7b5cc4", "width": 1.2},
         ),
         row=2, col=1,
@@ -188,7 +188,8 @@ def activity_heatmap(hourly: list[list[Any]], *, tz_name: str) -> go.Figure:
     z = [[counts[d][h] for d in days] for h in range(24)]
     fig = go.Figure(
         go.Heatmap(
-            x=days, y=[f"{h:02d}:00" for h in range(24)], z=z, colorscale="Blues", colorbar={"title": "requests"},
+            x=days, y=[f"{h:02d}:00" for h in range(24)], z=np.array(z, dtype=float), colorscale="Blues",
+            colorbar={"title": "requests"},
             hovertemplate="%{x} %{y}<br>%{z:,} requests<extra></extra>",
         )
     )  # fmt: skip
@@ -211,17 +212,20 @@ def spring_layout(n: int, edges: list[tuple[int, int]], *, seed: str, iterations
     dst = np.array([b for _, b in edges], dtype=int)
     temperature = 0.2
     for _ in range(iterations):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-3)
-        disp = (delta * (k * k / dist**2)[:, :, None]).sum(axis=1)
+        dx = pos[:, 0:1] - pos[:, 0]
+        dy = pos[:, 1:2] - pos[:, 1]
+        dist2 = np.maximum(dx * dx + dy * dy, 1e-6)
+        push = (k * k) / dist2  # repulsion k^2/d, applied along the unit vector (delta / d)
+        disp = np.stack([(dx * push).sum(axis=1), (dy * push).sum(axis=1)], axis=1)
         if len(edges):
             d = pos[src] - pos[dst]
-            length = np.maximum(np.linalg.norm(d, axis=1), 1e-3)
+            length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-3)
             pull = d * (length / k)[:, None]
-            np.add.at(disp, src, -pull)
-            np.add.at(disp, dst, pull)
+            for axis in (0, 1):
+                disp[:, axis] -= np.bincount(src, weights=pull[:, axis], minlength=n)
+                disp[:, axis] += np.bincount(dst, weights=pull[:, axis], minlength=n)
         disp -= pos * 0.05  # gentle gravity keeps unconnected parts on screen
-        length = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
+        length = np.maximum(np.sqrt((disp * disp).sum(axis=1)), 1e-9)
         pos += disp / length[:, None] * np.minimum(length, temperature)[:, None]
         temperature *= 0.95
     pos -= pos.mean(axis=0)
@@ -230,11 +234,13 @@ def spring_layout(n: int, edges: list[tuple[int, int]], *, seed: str, iterations
 
 
 def _edge_trace(pos: np.ndarray, edges: list[tuple[int, int]]) -> go.Scattergl:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for a, b in edges:
-        xs += [float(pos[a, 0]), float(pos[b, 0]), None]
-        ys += [float(pos[a, 1]), float(pos[b, 1]), None]
+    # Segments separated by NaN (a gap in the line); numpy arrays skip plotly's per-item validation.
+    if edges:
+        pairs = np.array(edges, dtype=int)
+        xs = np.column_stack([pos[pairs[:, 0], 0], pos[pairs[:, 1], 0], np.full(len(pairs), np.nan)]).ravel()
+        ys = np.column_stack([pos[pairs[:, 0], 1], pos[pairs[:, 1], 1], np.full(len(pairs), np.nan)]).ravel()
+    else:
+        xs = ys = np.array([], dtype=float)
     return go.Scattergl(x=xs, y=ys, mode="lines", line={"color": "#d5dae1", "width": 1}, hoverinfo="skip",
                         showlegend=False)  # fmt: skip
 
@@ -286,13 +292,13 @@ def cluster_graph(links: dict[str, Any], *, collapse_above: int = COLLAPSE_ABOVE
             continue
         fig.add_trace(
             go.Scattergl(
-                x=[float(pos[i, 0]) for i in members],
-                y=[float(pos[i, 1]) for i in members],
+                x=pos[members, 0],
+                y=pos[members, 1],
                 mode="markers",
                 name=names[state] + (" (groups)" if collapsed and state != "indicator" else ""),
                 marker={
                     "color": COLORS[state],
-                    "size": [nodes[i]["size"] for i in members],
+                    "size": np.array([nodes[i]["size"] for i in members], dtype=float),
                     "symbol": "diamond" if state == "indicator" else "circle",
                     "line": {"color": "#ffffff", "width": 1},
                 },
@@ -303,7 +309,7 @@ def cluster_graph(links: dict[str, Any], *, collapse_above: int = COLLAPSE_ABOVE
         )
     _layout(fig, height=520, dragmode="pan", hovermode="closest", margin={"l": 10, "r": 10, "t": 10, "b": 10})
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_yaxes(visible=False)
     fig.update_layout(meta={"collapsed": collapsed, "accounts": len(accounts), "indicators": shown})
     return fig
 

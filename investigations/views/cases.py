@@ -11,14 +11,14 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from config.http import AuthedHtmxRequest
-from investigations import charts, forms
+from investigations import forms
 from investigations.models import Case
 from investigations.selectors import cases as case_selectors
+from investigations.selectors import figures
 from investigations.selectors import links as link_selectors
-from investigations.selectors.usage import case_usage, tz_label
 from investigations.services import cases as case_services
 from investigations.services import notes as note_services
-from investigations.views.common import error_text, figure_data, form_errors, template_for
+from investigations.views.common import error_text, form_errors, template_for
 
 PAGE = "investigations/case_detail.html"
 
@@ -111,16 +111,8 @@ def case_activity(request: AuthedHtmxRequest, case_id: int) -> HttpResponse:
 def case_graph(request: AuthedHtmxRequest, case_id: int) -> HttpResponse:
     """The cluster graph partial (loaded lazily by the case page)."""
     case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    links = link_selectors.case_links(case=case)
-    can_pii = request.user.has_perm("investigations.view_pii")
-    masked = {
-        "accounts": links["accounts"],
-        "indicators": [
-            [i["signal"], i["value"], i["count"], i["weight"]] for i in _masked_indicators(links, can_pii=can_pii)
-        ],
-    }
-    fig = charts.cluster_graph(masked, seed=f"case-{case.pk}")
-    context = {"case": case, "graph_fig": figure_data(fig), "graph_meta": fig.layout.meta, "links": links}
+    graph = figures.case_graph_figure(case=case, can_view_pii=request.user.has_perm("investigations.view_pii"))
+    context = {"case": case, "graph_fig": graph["figure"], "graph_meta": graph["meta"]}
     return render(request, f"{PAGE}#case-graph", context)
 
 
@@ -157,13 +149,12 @@ def case_graph_node(request: AuthedHtmxRequest, case_id: int) -> HttpResponse:
 def case_timeline(request: AuthedHtmxRequest, case_id: int) -> HttpResponse:
     """The case's query timeline and hour-of-day heatmap (loaded lazily)."""
     case = case_selectors.case_get_for_user(user=request.user, case_id=case_id)
-    hourly = case_usage(case=case)["hourly"]
-    tz_name = tz_label()
+    figs = figures.case_usage_figures(case=case)
     context = {
         "case": case,
-        "has_usage": bool(hourly),
-        "timeline_fig": figure_data(charts.usage_timeline(hourly, tz_name=tz_name)),
-        "heatmap_fig": figure_data(charts.activity_heatmap(hourly, tz_name=tz_name)),
+        "has_usage": bool(figs),
+        "timeline_fig": figs.get("timeline"),
+        "heatmap_fig": figs.get("heatmap"),
         "chart_id": f"case-{case.pk}",
         "timeline_id": f"timeline-data-case-{case.pk}",
         "heatmap_id": f"heatmap-data-case-{case.pk}",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-import plotly.graph_objects as go
 from django.core.exceptions import ValidationError
 from django.forms import Form
 
 from config.http import AuthedHtmxRequest
+from investigations.selectors import figures
 
 
 def template_for(request: AuthedHtmxRequest, page: str, partial: str) -> str:
@@ -19,9 +16,7 @@ def template_for(request: AuthedHtmxRequest, page: str, partial: str) -> str:
     return page
 
 
-def figure_data(fig: go.Figure) -> dict[str, Any]:
-    """A figure as plain JSON data for `json_script` (plotly's encoder handles dates and arrays)."""
-    return orjson.loads(fig.to_json())
+figure_data = figures.figure_data
 
 
 def error_text(error: ValidationError) -> str:

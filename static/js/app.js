@@ -4,7 +4,8 @@
   try {
     var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (tz && document.cookie.indexOf("tz=" + tz) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(tz) + "; path=/; SameSite=Lax; max-age=31536000";
+      // IANA names ("Europe/Berlin") are cookie-safe as they are; the server reads the raw value.
+      document.cookie = "tz=" + tz + "; path=/; SameSite=Lax; max-age=31536000";
     }
   } catch (e) { /* older browsers: stay on UTC */ }
 })();

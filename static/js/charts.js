@@ -3,6 +3,19 @@
 (function () {
   "use strict";
   var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  var WEBGL = (function () {
+    try {
+      var canvas = document.createElement("canvas");
+      return !!(window.WebGLRenderingContext && (canvas.getContext("webgl") || canvas.getContext("experimental-webgl")));
+    } catch (e) { return false; }
+  })();
+
+  // Without WebGL (locked-down browsers, GPU-less VMs) large graphs still draw, as SVG.
+  function fallback(traces) {
+    if (WEBGL) return traces;
+    traces.forEach(function (t) { if (t.type === "scattergl") t.type = "scatter"; });
+    return traces;
+  }
 
   function draw(div) {
     if (div.dataset.drawn) return;
@@ -10,7 +23,14 @@
     if (!source || typeof Plotly === "undefined") return;
     var fig = JSON.parse(source.textContent);
     div.dataset.drawn = "1";
-    Plotly.newPlot(div, fig.data, fig.layout, CONFIG).then(function () {
+    Plotly.newPlot(div, fallback(fig.data), fig.layout, CONFIG).then(function () {
+      // A browser can offer a WebGL context that plotly still cannot use: redraw as SVG then.
+      if (/WebGL is not supported/.test(div.textContent)) {
+        WEBGL = false;
+        Plotly.purge(div);
+        return Plotly.newPlot(div, fallback(fig.data), fig.layout, CONFIG);
+      }
+    }).then(function () {
       div.setAttribute("data-rendered", "1");
     });
     div.on("plotly_click", function (event) {

@@ -32,7 +32,7 @@ def build_scenario(*, accounts: int = 6, events_per_account: int = 12, prefix: s
         title="Operator using proxy pool 203.0.113.0/24",
         risk_score=0.86,
         risk_reasons=[
-            {"factor": "cot_elicitation", "weight": 0.3, "value": 0.8, "text": "80% of requests ask for step-by-step reasoning"},
+            {"factor": "cot_elicitation", "weight": 0.3, "value": 0.8, "text": "80% of requests ask for CoT"},
             {"factor": "shared_payment", "weight": 0.4, "value": 1.0, "text": "One payment card across every account"},
         ],
     )  # fmt: skip
