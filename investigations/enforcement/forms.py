@@ -13,6 +13,9 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 WIDE = "display:block;width:100%;max-width:48rem;margin-top:.25rem"
 
 
+SELECTED = "selected"
+
+
 class BanForm(forms.Form):
     """Ban or unban a case (with a scope) or a list of accounts (pasted ids and/or checked boxes)."""
 
@@ -23,6 +26,7 @@ class BanForm(forms.Form):
         choices=[
             (EnforcementAction.Scope.FLAGGED, "Flagged accounts only"),
             (EnforcementAction.Scope.ALL, "All accounts (incl. linked, not flagged)"),
+            (SELECTED, "Accounts ticked in the case's list"),
         ],
         initial=EnforcementAction.Scope.FLAGGED,
         required=False,
@@ -47,6 +51,12 @@ class BanForm(forms.Form):
         if any(not str(v).isdigit() for v in checked):
             raise forms.ValidationError("Selected accounts must be account keys.")
         data["identifiers"] = [*pasted, *(int(v) for v in checked)]
+        if data.get("scope") == SELECTED:
+            # The case page's member checkboxes (`name="account"`, provider ids) come along via hx-include.
+            ticked = [v for v in self.data.getlist("account") if v.strip()] if hasattr(self.data, "getlist") else []
+            if not ticked:
+                raise forms.ValidationError("Tick accounts in the case's account list first.")
+            data["case"], data["scope"], data["identifiers"] = None, "", ticked
         if data.get("case") and data["identifiers"]:
             raise forms.ValidationError("Choose a case or accounts, not both.")
         if not data.get("case") and not data["identifiers"]:

@@ -97,7 +97,11 @@ def action_create(request: AuthedHtmxRequest) -> HttpResponse:
     context["action"] = action
     status = 200 if (action is not None or request.htmx) else 400
     response = render(request, "enforcement/ban_controls.html", context, status=status)
-    return trigger_client_event(response, "enforcementChanged") if action is not None else response
+    if action is None:
+        return response
+    # Refresh enforcement widgets and the case page's activity panel.
+    trigger_client_event(response, "enforcementChanged")
+    return trigger_client_event(response, "caseUpdated")
 
 
 def _outcome(action: EnforcementAction) -> str:
