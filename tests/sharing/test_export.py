@@ -20,9 +20,22 @@ def test_it_exports_a_profile_compliant_bundle(confirmed_case, community):
     export = build_export(cases=[confirmed_case.case], community=community, level=Tlp.AMBER)
     assert_profile_compliant(export.bundle, export.private_values)
     types = {o["type"] for o in export.bundle["objects"]}
-    assert {"identity", "campaign", "intrusion-set", "report", "indicator", "sighting", "attack-pattern",
-            "infrastructure", "hashed-identifier", "prompt-fingerprint", "client-fingerprint", "user-account",
-            "domain-name", "ipv4-addr"} <= types  # fmt: skip
+    assert {
+        "identity",
+        "campaign",
+        "intrusion-set",
+        "report",
+        "indicator",
+        "sighting",
+        "attack-pattern",
+        "infrastructure",
+        "hashed-identifier",
+        "prompt-fingerprint",
+        "client-fingerprint",
+        "user-account",
+        "domain-name",
+        "ipv4-addr",
+    } <= types
 
 
 def test_it_shares_only_specific_values_of_confirmed_accounts(confirmed_case, community):
