@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from investigations.enforcement.models import EnforcementChange
 
+logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-HydraWatch-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 Delivery = EnforcementChange.Delivery
@@ -155,11 +157,16 @@ def deliver_due(*, batch_size: int = 200, budget_seconds: float = 20.0) -> Deliv
     run = DeliveryRun()
     if not settings.ENFORCEMENT_WEBHOOK_URL:
         return run  # Nothing to push to; gateways poll /api/v1/enforcement/changes/ instead.
-    client = GatewayClient(
-        settings.ENFORCEMENT_WEBHOOK_URL,
-        secret=settings.ENFORCEMENT_WEBHOOK_SECRET,
-        timeout=settings.ENFORCEMENT_WEBHOOK_TIMEOUT_SECONDS,
-    )
+    try:
+        client = GatewayClient(
+            settings.ENFORCEMENT_WEBHOOK_URL,
+            secret=settings.ENFORCEMENT_WEBHOOK_SECRET,
+            timeout=settings.ENFORCEMENT_WEBHOOK_TIMEOUT_SECONDS,
+        )
+    except ValueError:
+        # A misconfiguration, not an outage: the changes stay pending (and pollable) until it is fixed.
+        logger.exception("Gateway delivery is off")
+        return run
     deadline = time.monotonic() + budget_seconds
     try:
         while True:

@@ -91,3 +91,14 @@ def test_a_worker_killed_mid_delivery_loses_nothing(celery_worker, gateway_env, 
         wait_until(all_delivered)
         assert_arrived_once_in_order(gateway)
         assert len(gateway.effective()) == 120
+
+
+@pytest.mark.django_db
+def test_a_misconfigured_webhook_url_keeps_changes_pending(analyst, settings):
+    from investigations.enforcement import delivery
+
+    settings.ENFORCEMENT_WEBHOOK_URL = "ftp://gateway.internal/hook"
+    account = AccountFactory()
+    services.action_request(actor=analyst, kind="ban", reason="r", accounts=[account.pk])
+    assert delivery.deliver_due().delivered == 0
+    assert EnforcementChange.objects.get().delivery_state == "pending"

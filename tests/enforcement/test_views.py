@@ -109,3 +109,26 @@ def test_the_account_history_fragment_lists_changes_and_pending_requests(client,
     controls = client.get(f"/enforcement/controls/?account={account.pk}").content.decode()
     assert account.account_id in controls and 'name="reason"' in controls
     assert client.get("/enforcement/controls/?case=abc").status_code == 400
+
+
+def test_the_case_page_bans_the_ticked_accounts(client, analyst):
+    case = make_case(flagged=3, linked=2)
+    ticked = list(case.memberships.order_by("account_id").values_list("account__account_id", flat=True)[:2])
+    client.force_login(analyst)
+    assert "Ban / unban" in client.get(f"/cases/{case.pk}/").content.decode()
+    controls = client.get(f"/enforcement/controls/?case={case.pk}").content.decode()
+    assert "Flagged only (3)" in controls and "(5)" in controls
+    response = client.post(
+        "/enforcement/actions/new/",
+        {"action": "ban", "reason": "these two", "case": case.pk, "controls_case": case.pk, "scope": "selected",
+         "account": ticked},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert "2 of 2 accounts changed" in response.content.decode()
+    assert set(Account.objects.filter(enforcement="banned").values_list("account_id", flat=True)) == set(ticked)
+    nothing = client.post(
+        "/enforcement/actions/new/",
+        {"action": "ban", "reason": "r", "case": case.pk, "scope": "selected"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Tick accounts" in nothing.content.decode()
