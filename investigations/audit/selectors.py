@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
@@ -27,12 +27,12 @@ class AuditFilters:
         return {k: str(v) for k, v in self.__dict__.items() if v}
 
 
-def _require(user: AbstractBaseUser | AnonymousUser) -> None:
+def _require(user: User | AnonymousUser) -> None:
     if not (user.is_authenticated and user.has_perm(VIEW_AUDIT)):
         raise PermissionDenied
 
 
-def audit_entries_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEntry]:
+def audit_entries_for_user(*, user: User | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEntry]:
     """Entries newest first. Dates are whole days in the user's active time zone, both ends included."""
     _require(user)
     entries = AuditEntry.objects.all()
@@ -53,7 +53,7 @@ def audit_entries_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: A
     return entries.order_by("-created_at", "-id")
 
 
-def audit_action_names(*, user: AbstractBaseUser | AnonymousUser) -> list[str]:
+def audit_action_names(*, user: User | AnonymousUser) -> list[str]:
     """Every action name that occurs, for the filter's suggestions."""
     _require(user)
     return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()[:500])

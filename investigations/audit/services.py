@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -11,7 +11,7 @@ from investigations.services.audit import audit_record
 
 
 @transaction.atomic
-def audit_export_record(*, actor: AbstractBaseUser, filters: AuditFilters, rows: int, ip: str | None) -> None:
+def audit_export_record(*, actor: User, filters: AuditFilters, rows: int, ip: str | None) -> None:
     """Record who exported which part of the audit log (the filters) and how many rows, before the file goes out."""
     if not actor.has_perm(VIEW_AUDIT):
         raise PermissionDenied

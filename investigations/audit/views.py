@@ -36,9 +36,8 @@ def audit_list(request: AuthedHtmxRequest) -> HttpResponse:
     form, filters = _filters(request)
     entries = selectors.audit_entries_for_user(user=request.user, filters=filters).select_related("actor")
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
-    for entry in page.object_list:  # JSON, as exported, rather than Python's dict repr
-        entry.before_json = "" if entry.before is None else json.dumps(entry.before, sort_keys=True)
-        entry.after_json = "" if entry.after is None else json.dumps(entry.after, sort_keys=True)
+    # Before/after shown as JSON, as exported, rather than Python's dict repr.
+    rows = [(e, _json(e.before), _json(e.after)) for e in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     template = "audit/entry_list.html"
@@ -47,10 +46,15 @@ def audit_list(request: AuthedHtmxRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": rows,
         "query": query.urlencode(),
         "actions": selectors.audit_action_names(user=request.user),
     }
     return render(request, template, context)
+
+
+def _json(value: object) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True)
 
 
 class _Echo:
@@ -77,8 +81,8 @@ def _csv_lines(entries: Iterator[AuditEntry]) -> Iterator[str]:
             e.object_id,
             e.object_repr,
             e.reason,
-            "" if e.before is None else json.dumps(e.before, sort_keys=True),
-            "" if e.after is None else json.dumps(e.after, sort_keys=True),
+            _json(e.before),
+            _json(e.after),
             e.ip or "",
         ]
         yield writer.writerow([_cell(str(v)) for v in row])
@@ -86,7 +90,7 @@ def _csv_lines(entries: Iterator[AuditEntry]) -> Iterator[str]:
 
 @require_GET
 @login_required
-def audit_export(request: AuthedHtmxRequest) -> HttpResponse:
+def audit_export(request: AuthedHtmxRequest) -> StreamingHttpResponse:
     """Stream the filtered log as CSV (any size, constant memory); the export is audited first."""
     form, filters = _filters(request)
     entries = selectors.audit_entries_for_user(user=request.user, filters=filters)

@@ -113,7 +113,7 @@ def _heads() -> Q:
     earlier = EnforcementChange.objects.filter(account_id=OuterRef("account_id"), pk__lt=OuterRef("pk")).exclude(
         delivery_state=Delivery.DELIVERED
     )
-    return ~Q(delivery_state=Delivery.DELIVERED) & ~Exists(earlier)
+    return ~Q(delivery_state=Delivery.DELIVERED) & Q(~Exists(earlier))
 
 
 def _claim(limit: int) -> list[EnforcementChange]:

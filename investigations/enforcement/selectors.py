@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,7 +14,7 @@ from accounts.models import Account
 from investigations.enforcement.models import EnforcementAction, EnforcementActionItem, EnforcementChange
 from investigations.models import Case, CaseMembership
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 VIEW_PERMISSION = "investigations.view_case"
 # A gateway's service user may hold just this permission (or any role) to poll the change feed.
 FEED_PERMISSIONS = ("enforcement.view_enforcementchange", VIEW_PERMISSION)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
@@ -87,7 +87,7 @@ def _clean_reason(reason: str, what: str = "A reason") -> str:
 @transaction.atomic
 def action_request(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
     reason: str,
     accounts: Sequence[str | int] | None = None,
@@ -145,7 +145,7 @@ def action_request(
 
 
 @transaction.atomic
-def action_approve(*, action_id: int, actor: AbstractBaseUser, comment: str) -> EnforcementAction:
+def action_approve(*, action_id: int, actor: User, comment: str) -> EnforcementAction:
     """A lead approves someone else's pending action, which then applies."""
     action = _lock_pending_for_review(action_id=action_id, actor=actor)
     comment = (comment or "").strip()[:2000]
@@ -155,7 +155,7 @@ def action_approve(*, action_id: int, actor: AbstractBaseUser, comment: str) -> 
 
 
 @transaction.atomic
-def action_reject(*, action_id: int, actor: AbstractBaseUser, comment: str) -> EnforcementAction:
+def action_reject(*, action_id: int, actor: User, comment: str) -> EnforcementAction:
     """A lead rejects someone else's pending action; nothing changes on the accounts."""
     action = _lock_pending_for_review(action_id=action_id, actor=actor)
     comment = _clean_reason(comment, "A comment")
@@ -163,7 +163,7 @@ def action_reject(*, action_id: int, actor: AbstractBaseUser, comment: str) -> E
     return action
 
 
-def _lock_pending_for_review(*, action_id: int, actor: AbstractBaseUser) -> EnforcementAction:
+def _lock_pending_for_review(*, action_id: int, actor: User) -> EnforcementAction:
     if not actor.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Only a lead may approve or reject enforcement actions.")
     action = EnforcementAction.objects.select_for_update().filter(pk=action_id).first()
@@ -176,9 +176,9 @@ def _lock_pending_for_review(*, action_id: int, actor: AbstractBaseUser) -> Enfo
     return action
 
 
-def _review(*, action: EnforcementAction, actor: AbstractBaseUser, comment: str, approved: bool) -> None:
+def _review(*, action: EnforcementAction, actor: User, comment: str, approved: bool) -> None:
     before = {"status": action.status}
-    action.reviewed_by = actor  # type: ignore[assignment]
+    action.reviewed_by = actor
     action.reviewed_at = timezone.now()
     action.review_comment = comment
     if not approved:
@@ -201,7 +201,7 @@ def _serialise_change_writers() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGE_LOCK_KEY])
 
 
-def _apply(*, action: EnforcementAction, actor: AbstractBaseUser) -> None:
+def _apply(*, action: EnforcementAction, actor: User) -> None:
     """Set the accounts' state in bulk and write one change (history + outbox row) per account that changed.
 
     Accounts already in the target state are left alone: banning twice is harmless.
@@ -257,7 +257,7 @@ def _apply(*, action: EnforcementAction, actor: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def changes_resend(*, actor: AbstractBaseUser, action: EnforcementAction, change_id: int | None = None) -> int:
+def changes_resend(*, actor: User, action: EnforcementAction, change_id: int | None = None) -> int:
     """A lead re-sends one change, or every undelivered change of an action, now (same idempotency keys).
 
     A change a worker is sending right now is left to that worker. Returns how many were queued.
