@@ -33,7 +33,10 @@ def _require(user: User | AnonymousUser) -> None:
 
 
 def audit_entries_for_user(*, user: User | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEntry]:
-    """Entries newest first. Dates are whole days in the user's active time zone, both ends included."""
+    """Entries newest first. Dates are whole days in the user's active time zone, both ends included.
+
+    The object filter matches the object's type, id or name, or an account named in a bulk row's before/after.
+    """
     _require(user)
     entries = AuditEntry.objects.all()
     if filters.actor:
@@ -45,6 +48,9 @@ def audit_entries_for_user(*, user: User | AnonymousUser, filters: AuditFilters)
             Q(object_type__iexact=filters.object)
             | Q(object_id=filters.object)
             | Q(object_repr__icontains=filters.object)
+            # Bulk actions (a ban of 1,500 accounts) are one row naming the accounts in before/after.
+            | Q(after__icontains=filters.object)
+            | Q(before__icontains=filters.object)
         )
     if filters.date_from:
         entries = entries.filter(created_at__date__gte=filters.date_from)

@@ -96,3 +96,14 @@ def test_the_admin_cannot_edit_or_delete_an_audit_row(client, entries):
     assert bulk.status_code in (200, 302, 403)
     entry.refresh_from_db()
     assert entry.reason == "triaged" and AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_account_is_found_inside_a_bulk_ban_row(client, lead, analyst):
+    from investigations.enforcement import services
+    from tests.accounts.factories import AccountFactory
+
+    accounts = AccountFactory.create_batch(3)
+    services.action_request(actor=analyst, kind="ban", reason="hydra", accounts=[a.pk for a in accounts])
+    client.force_login(lead)
+    page = client.get("/audit/", {"object": accounts[1].account_id}).context["page"]
+    assert [e.action for e in page.object_list] == ["enforcement.ban_applied"]

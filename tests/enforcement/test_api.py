@@ -89,3 +89,13 @@ def test_the_change_feed_pages_with_a_cursor_under_token_auth(analyst, viewer):
     empty = client.get("/api/v1/enforcement/changes/", {"after": rest["next_cursor"]}).json()
     assert empty == {"results": [], "next_cursor": rest["next_cursor"], "has_more": False}
     assert client.get("/api/v1/enforcement/changes/", {"after": "abc"}).status_code == 400
+
+
+def test_an_action_reports_its_delivery_progress(analyst):
+    accounts = AccountFactory.create_batch(2)
+    created = api(analyst).post(
+        ACTIONS, {"action": "ban", "reason": "r", "accounts": [a.pk for a in accounts]}, format="json"
+    )
+    detail = api(analyst).get(f"{ACTIONS}{created.json()['id']}/").json()
+    assert detail["delivery"] == {"total": 2, "delivered": 0, "pending": 2, "sending": 0, "failed": 0}
+    assert detail["requested_by"] == analyst.username and detail["action"] == "ban"
