@@ -234,9 +234,9 @@ def _apply_rarity(values: dict[tuple[str, str], Value], confirmed: set[int]) -> 
         if kind in event_values.EVENT_COLUMNS:
             by_kind[kind].add(val)
     outside: dict[tuple[str, str], int] = defaultdict(int)
-    for hit in event_values.account_hits(by_kind):
-        if hit.account_id not in confirmed:
-            outside[(hit.kind, hit.value)] += 1
+    # Every confirmed account that used an event value is in v.accounts, so the rest are outside the set.
+    for key, total in event_values.account_counts(by_kind).items():
+        outside[key] = max(0, total - len(values[key].accounts))
     # Account-level values: sign-up IPs, e-mail domains, payment fingerprints.
     ips = [v.value for (k, _), v in values.items() if k == "ip"]
     for ip, n in (

@@ -77,3 +77,14 @@ def test_lint_catches_what_the_validator_misses(confirmed_case, community):
     assert any("not an official TLP 2.0 id" in p for p in problems)
     assert any("e-mail address" in p for p in problems)
     assert any("does not resolve" in p for p in problems)
+
+
+def test_rarity_from_the_detection_index_agrees_with_the_event_scan(confirmed_case, community):
+    from investigations.detection.indicators import indicators_refresh
+
+    scanned = build_export(cases=[confirmed_case.case], community=community)
+    indicators_refresh()
+    indexed = build_export(cases=[confirmed_case.case], community=community)
+    key = lambda rows: sorted((r["kind"], r["display"], r.get("reason", "")) for r in rows)  # noqa: E731
+    assert key(indexed.included) == key(scanned.included)
+    assert key(indexed.withheld) == key(scanned.withheld)

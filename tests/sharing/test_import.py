@@ -50,7 +50,10 @@ def test_it_imports_the_example_bundle_and_matches_ip_network_and_domain(shared_
     assert Alert.objects.filter(account=signup, detector="partner:email-domain").count() == 1
 
 
-def test_round_trip_our_signed_export_into_a_fresh_state_finds_the_operator(confirmed_case, community, lead):
+@pytest.mark.parametrize("with_detection_index", [False, True])
+def test_round_trip_our_signed_export_into_a_fresh_state_finds_the_operator(
+    confirmed_case, community, lead, with_detection_index
+):
     export = build_export(cases=[confirmed_case.case], community=community)
     raw = json.dumps(export.bundle, indent=2).encode()
     jws = signing.sign(export.bundle)
@@ -72,6 +75,10 @@ def test_round_trip_our_signed_export_into_a_fresh_state_finds_the_operator(conf
     payer = AccountFactory(email="fresh@example.org", payment_fingerprint="pf_shared_card_1")
     AccountFactory(email="bystander@example.org")
     partner = PartnerFactory(name="Us, as seen by a partner", public_jwk=ours)
+    if with_detection_index:
+        from investigations.detection.indicators import indicators_refresh
+
+        indicators_refresh()
 
     record = importer.import_bundle(partner=partner, raw=raw, jws=jws, actor=lead, source="upload")
 
