@@ -149,8 +149,8 @@ def case_member_page(*, case: Case, sort: str, page_number: int | str) -> tuple[
 def case_prompt_sample(*, user: AbstractBaseUser | AnonymousUser, case: Case, limit: int = 12) -> list[UsageEvent]:
     """Recent prompt excerpts from the case's most strongly linked accounts; analysts only.
 
-    Reading a bounded set of accounts keeps this to an index range scan however
-    large the case is.
+    Reading a bounded set of accounts keeps this to a few index range scans
+    however large the case is.
     """
     if not user.has_perm("investigations.view_pii"):
         return []
@@ -159,16 +159,13 @@ def case_prompt_sample(*, user: AbstractBaseUser | AnonymousUser, case: Case, li
         .order_by("-link_strength", "id")
         .values_list("account_id", flat=True)[:limit]
     )
-    events: list[UsageEvent] = []
-    for account_id in account_ids:
-        events.extend(
-            UsageEvent.objects.filter(account_id=account_id)
-            .exclude(prompt_excerpt="")
-            .select_related("account")
-            .only("ts", "category", "cot_requested", "prompt_excerpt", "account__account_id")
-            .order_by("-ts")[:1]
-        )
-    return events
+    return list(
+        UsageEvent.objects.filter(account_id__in=account_ids)
+        .exclude(prompt_excerpt="")
+        .select_related("account")
+        .only("ts", "category", "cot_requested", "prompt_excerpt", "account__account_id")
+        .order_by("-ts")[:limit]
+    )
 
 
 def case_notes(*, case: Case) -> list[Note]:

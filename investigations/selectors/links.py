@@ -14,8 +14,9 @@ from typing import Any
 from investigations.models import Case, CaseMembership
 from investigations.selectors.snapshots import cached_aggregate, case_members_version
 
-# Account fields that link accounts even when detection has not described the link.
-FIELD_SIGNALS = {"payment_fingerprint": "payment_fingerprint", "signup_ip": "signup_ip"}
+# Account fields that link accounts even when detection has not described the link, named like
+# detection's indicator kinds (`detection.models.Indicator.Kind`) so both spellings merge.
+FIELD_SIGNALS = {"payment_fingerprint": "payment", "signup_ip": "signup_ip"}
 # Signals whose values are personal data: masked for users without view_pii.
 PII_SIGNALS = ("email",)
 
@@ -38,8 +39,8 @@ def membership_indicators(membership: CaseMembership) -> list[tuple[str, str, fl
     account = membership.account
     for field, signal in FIELD_SIGNALS.items():
         value = getattr(account, field)
-        if value and not any(s == signal or s.startswith(signal) for s, _ in found):
-            found[(signal, str(value))] = 0.0
+        if value:
+            found.setdefault((signal, str(value)), 0.0)
     return [(s, v, w) for (s, v), w in found.items()]
 
 

@@ -53,7 +53,7 @@ def case_change_status(
     *, case: Case, actor: AbstractBaseUser, status: str, resolution: str = "", reason: str = ""
 ) -> Case:
     """Move a case along the workflow; closing requires a resolution, reopening clears it."""
-    case = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     if status not in case.next_statuses:
         raise ValidationError(f"A {case.get_status_display()} case cannot move to {status}.")
     if status == Case.Status.CLOSED and resolution not in Case.Resolution.values:
@@ -72,7 +72,7 @@ def case_change_status(
 
 @transaction.atomic
 def case_assign(*, case: Case, actor: AbstractBaseUser, assignee: AbstractBaseUser | None, reason: str = "") -> Case:
-    case = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     before = _case_state(case)
     case.assignee = assignee  # type: ignore[assignment]
     _touch(case)

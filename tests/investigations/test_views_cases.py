@@ -1,0 +1,157 @@
+"""Cases list and case page: search, partials, writes over htmx, permissions, query counts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from investigations.models import AuditEntry, Case, Note
+from tests.investigations.conftest import build_scenario
+from tests.investigations.factories import CaseFactory
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["198.51.100.7", "pf_shared_card", "acct_s003", "LI.WEI2@mail.example", "203.0.113.11"],
+    ids=["event-ip", "payment", "account", "email", "signup-ip"],
+)
+def test_one_search_box_finds_the_case_by_any_value(analyst_client, scenario, query):
+    CaseFactory(title="Unrelated")
+    response = analyst_client.get(reverse("case-list"), {"q": query})
+    assert [c.pk for c in response.context["page"]] == [scenario.case.pk]
+
+
+def test_search_matches_whole_values_only(analyst_client, scenario):
+    response = analyst_client.get(reverse("case-list"), {"q": "198.51.100.70"})
+    assert response.context["page"].paginator.count == 0
+    assert b"No case contains" in response.content
+
+
+def test_case_list_filters_by_risk_and_size(analyst_client, scenario):
+    CaseFactory(risk_score=0.1)
+    response = analyst_client.get(reverse("case-list"), {"risk": "high", "size": "1-9"})
+    assert [c.pk for c in response.context["page"]] == [scenario.case.pk]
+    response = analyst_client.get(reverse("case-list"), {"risk": "low", "size": "1-9"})
+    assert response.context["page"].paginator.count == 0
+
+
+def test_case_page_shows_evidence_indicators_and_prompts_to_an_analyst(analyst_client, scenario):
+    response = analyst_client.get(scenario.case.get_absolute_url())
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Same payment card as 5 others" in body
+    assert "pf_shared_card" in body
+    assert "Explain step by step" in body
+    assert "80% of requests ask for CoT" in body
+
+
+def test_a_viewer_sees_no_prompt_excerpts_and_no_controls(client, viewer, scenario):
+    client.force_login(viewer)
+    body = client.get(scenario.case.get_absolute_url()).content.decode()
+    assert "Explain step by step" not in body
+    assert "ask a lead for the analyst role" in body
+    assert 'id="status-form"' not in body
+
+
+def test_status_change_over_htmx_returns_the_header_and_triggers_case_updated(analyst_client, analyst, scenario):
+    response = analyst_client.post(
+        reverse("case-status", args=[scenario.case.pk]), {"status": "investigating", "reason": "on it"}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert "caseUpdated" in json.loads(response["HX-Trigger"])
+    assert response.content.lstrip().startswith(b'<section class="panel case-header"')
+    scenario.case.refresh_from_db()
+    assert scenario.case.status == "investigating"
+    assert AuditEntry.objects.get(action="case.status_changed").actor == analyst
+
+
+def test_closing_without_resolution_shows_the_error_in_the_header(analyst_client, scenario):
+    response = analyst_client.post(reverse("case-status", args=[scenario.case.pk]), {"status": "closed"}, headers=HTMX)
+    assert b"Choose a resolution" in response.content
+    assert "HX-Trigger" not in response
+    assert Case.objects.get(pk=scenario.case.pk).status == "new"
+
+
+def test_notes_render_markdown_without_scripts(analyst_client, scenario):
+    body = "**Same harness**\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    response = analyst_client.post(reverse("case-note-add", args=[scenario.case.pk]), {"body": body}, headers=HTMX)
+    assert "caseUpdated" in json.loads(response["HX-Trigger"])
+    html = response.content.decode()
+    assert "<strong>Same harness</strong>" in html
+    assert "<script>" not in html and "javascript:" not in html
+    assert Note.objects.get().body == body
+
+
+def test_a_viewer_cannot_change_a_case(client, viewer, scenario):
+    client.force_login(viewer)
+    response = client.post(reverse("case-status", args=[scenario.case.pk]), {"status": "investigating"})
+    assert response.status_code == 403
+    assert Case.objects.get(pk=scenario.case.pk).status == "new"
+
+
+def test_split_from_the_accounts_table_redirects_to_the_new_case(analyst_client, scenario):
+    response = analyst_client.post(
+        reverse("case-split", args=[scenario.case.pk]),
+        {"account": ["acct_s000", "acct_s001"], "title": "Other lab", "reason": "different harness"},
+    )
+    new_case = Case.objects.get(title="Other lab")
+    assert response.status_code == 302 and response["Location"] == new_case.get_absolute_url()
+    assert new_case.memberships.count() == 2
+
+
+def _figure(response, script_id: str) -> dict:
+    match = re.search(
+        rf'<script id="{script_id}" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
+    assert match, f"no {script_id} in the response"
+    return json.loads(match.group(1))
+
+
+def test_graph_and_timeline_partials_carry_plot_data(analyst_client, scenario):
+    graph = analyst_client.get(reverse("case-graph", args=[scenario.case.pk]), headers=HTMX)
+    fig = _figure(graph, "graph-chart-data")
+    assert {t["type"] for t in fig["data"]} == {"scattergl"}
+    assert fig["layout"]["meta"] == {"collapsed": False, "accounts": 6, "indicators": 2}
+    hovers = [h for t in fig["data"] for h in t.get("customdata") or []]
+    assert "account:acct_s000" in hovers and "indicator:0" in hovers
+    timeline = analyst_client.get(reverse("case-timeline", args=[scenario.case.pk]), headers=HTMX)
+    fig = _figure(timeline, f"timeline-data-case-{scenario.case.pk}")
+    assert {t["name"] for t in fig["data"]} >= {"reasoning", "coding", "CoT share", "output tokens"}
+
+
+def test_clicking_an_indicator_node_lists_its_accounts(analyst_client, scenario):
+    response = analyst_client.get(reverse("case-graph-node", args=[scenario.case.pk]), {"ref": "indicator:0"})
+    assert response.status_code == 200
+    assert all(a.account_id in response.content.decode() for a in scenario.accounts)
+    assert analyst_client.get(reverse("case-graph-node", args=[scenario.case.pk]), {"ref": "x:1"}).status_code == 404
+
+
+def test_an_unknown_case_gets_the_friendly_404(analyst_client):
+    response = analyst_client.get(reverse("case-detail", args=[999999]))
+    assert response.status_code == 404
+    assert b"Nothing here" in response.content
+
+
+def _count(client, url: str) -> int:
+    client.get(url, headers=HTMX)  # stores the case's aggregates
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url, headers=HTMX)
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("view", ["case-detail", "case-accounts", "case-graph", "case-timeline"])
+def test_case_views_run_the_same_queries_for_a_small_and_a_larger_case(analyst_client, view, django_assert_num_queries):
+    small = build_scenario(accounts=3, events_per_account=2, prefix="acct_q")
+    large = build_scenario(accounts=15, events_per_account=2, prefix="acct_r")
+    expected = _count(analyst_client, reverse(view, args=[small.case.pk]))
+    analyst_client.get(reverse(view, args=[large.case.pk]), headers=HTMX)
+    with django_assert_num_queries(expected):
+        analyst_client.get(reverse(view, args=[large.case.pk]), headers=HTMX)
