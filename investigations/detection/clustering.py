@@ -38,7 +38,7 @@ survives in the behavioural signals (`signals.prompt_echo`, `signals.sync_activi
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -56,6 +56,11 @@ PAIR_CAP = 150
 # A shared value weighing less than this is background (a popular UA, a busy VPN exit, a free-mail
 # domain): summing many of them would chain strangers, so they do not vote at all.
 MIN_VOTE = 0.1
+# Groups declaring different organisation ids need this many times the threshold to merge.
+ORG_GUARD = 2.0
+# Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
+TRAIT_SHARE = 0.8
+TRAIT_MIN_ACCOUNTS = 3
 
 
 class UnionFind:
@@ -139,6 +144,28 @@ def _load_links() -> dict[int, list[tuple[int, str, float, int]]]:
     return links
 
 
+def _org_guard(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, str]) -> dict[int, set[int]]:
+    """Stage-1 root -> the organisation indicators its accounts declare."""
+    orgs: dict[int, set[int]] = defaultdict(set)
+    for indicator_id, accounts in members.items():
+        if kinds[indicator_id] == Indicator.Kind.ORG:
+            orgs[uf.find(accounts[0])].add(indicator_id)
+    return orgs
+
+
+def _needed(orgs: dict[int, set[int]], ra: int, rb: int) -> float:
+    """Two groups that declare different organisations are two customers unless the evidence is overwhelming."""
+    if orgs.get(ra) and orgs.get(rb) and not orgs[ra] & orgs[rb]:
+        return ORG_GUARD * LINK_THRESHOLD
+    return LINK_THRESHOLD
+
+
+def _join_votes(uf: UnionFind, votes: dict[tuple[int, int], float], orgs: dict[int, set[int]]) -> None:
+    for (ra, rb), total in votes.items():
+        if total >= _needed(orgs, ra, rb):
+            uf.union(ra, rb)
+
+
 def cluster_accounts() -> Clustering:
     """One clustering pass over the whole evidence graph; components that hold a flagged account."""
     members, kinds, totals = _load_values()
@@ -155,8 +182,11 @@ def cluster_accounts() -> Clustering:
         for b, _signal, weight, _count in peers:
             if weight >= LINK_THRESHOLD and a < b:
                 uf.union(a, b)
+    orgs = _org_guard(uf, members, kinds)
 
     # Stage 2: shared traces vote per pair of identity groups, weighted by rarity among groups.
+    # Distinct values add up (ten shared proxy IPs are ten observations); many behavioural links
+    # between the same two groups count once per signal, at their strongest.
     votes: dict[tuple[int, int], float] = defaultdict(float)
     groups_of_value: dict[int, int] = {}
     for indicator_id, accounts in members.items():
@@ -172,15 +202,48 @@ def cluster_accounts() -> Clustering:
             continue
         for pair in combinations(sorted(roots), 2):
             votes[pair] += weight
+    strongest: dict[tuple[int, int, str], float] = {}
     for a, peers in links.items():
-        for b, _signal, weight, _count in peers:
+        for b, signal, weight, _count in peers:
             if 0.0 < weight < LINK_THRESHOLD and a < b:
                 ra, rb = uf.find(a), uf.find(b)
                 if ra != rb:
-                    votes[(min(ra, rb), max(ra, rb))] += weight
-    for (ra, rb), total in votes.items():
-        if total >= LINK_THRESHOLD:
-            uf.union(ra, rb)
+                    key = (min(ra, rb), max(ra, rb), signal)
+                    strongest[key] = max(strongest.get(key, 0.0), weight)
+    for (ra, rb, _signal), weight in strongest.items():
+        votes[(ra, rb)] += weight
+    _join_votes(uf, votes, orgs)
+
+    # Stage 3 (second order): a value worn (almost) only by accounts that already sit in
+    # multi-account clusters is a trait of those operators, however many accounts wear it: a
+    # custom user agent on 150 accounts of one lab's sign-up bursts, a prompt variant spread over
+    # its card groups. A popular SDK user agent or a VPN exit is worn mostly by lone accounts and
+    # carries nothing. Each kind counts once per pair, at its strongest; the org guard still holds.
+    size = Counter(uf.find(a) for a in uf.parent)
+    trait_votes: dict[tuple[int, int, str], float] = {}
+    for indicator_id, accounts in members.items():
+        kind = kinds[indicator_id]
+        if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
+            continue
+        by_root = Counter(uf.find(a) for a in accounts)
+        if len(by_root) < 2 or len(by_root) > PAIR_CAP:
+            continue
+        clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
+        share = clustered / len(accounts)
+        if share < TRAIT_SHARE:
+            continue
+        weight = RULES[kind].strength * share
+        roots = sorted(by_root, key=lambda r: (-by_root[r], r))
+        anchors = [r for r in roots if size[r] >= 2]
+        # Clusters wearing the trait vote for each other; lone wearers vote to join the largest one.
+        pairs = list(combinations(sorted(anchors), 2)) + [(r, anchors[0]) for r in roots if size[r] < 2]
+        for ra, rb in pairs:
+            key = (min(ra, rb), max(ra, rb), kind)
+            trait_votes[key] = max(trait_votes.get(key, 0.0), weight)
+    second: dict[tuple[int, int], float] = defaultdict(float)
+    for (ra, rb, _kind), weight in trait_votes.items():
+        second[(ra, rb)] += weight
+    _join_votes(uf, second, orgs)
 
     flagged = set(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
     by_root: dict[int, list[int]] = defaultdict(list)

@@ -31,7 +31,9 @@ MAX_HAMMING = 3
 NEIGHBOURS = 6
 STOCK_ACCOUNTS = 25
 WEIGHT_PER_ECHO = 0.12
-MAX_WEIGHT = 0.9
+# Below the clustering threshold: two companies running one public prompt template in
+# scheduled pipelines echo each other too, so echoes need a second kind of evidence.
+MAX_WEIGHT = 0.45
 
 
 MIN_ECHOES = 3

@@ -4,7 +4,8 @@ Two rules, from DESIGN.md ("weight by how rare a value is"):
 
 - Identity values (a payment instrument, an organisation id) belong to one
   operator whoever shares them: sharing one is conclusive at any count.
-- Every other value is weighted by its kind's strength times its rarity, and
+- Every other value is weighted by its kind's strength times its rarity (and
+  stays below the clustering threshold on its own: it needs corroboration);
   rarity is counted in *distinct operators-so-far* (identity groups), not in
   accounts. A lab's system prompt on 2,000 accounts bought with 40 cards is
   shared by 40 groups; a public template or a VPN exit used by hundreds of
@@ -38,9 +39,12 @@ class KindRule:
 RULES: dict[str, KindRule] = {
     Kind.PAYMENT: KindRule(1.0, identity=True),
     Kind.ORG: KindRule(1.0, identity=True),
-    Kind.SYSTEM_PROMPT: KindRule(0.8, common_at=400),
-    Kind.TOOLS: KindRule(0.7, common_at=400),
-    Kind.SIGNUP_IP: KindRule(0.5, common_at=200),
+    # No single non-identity value reaches the clustering threshold (0.5) on its own: a public
+    # agent framework's tool schema or a popular prompt template is shared by unrelated teams, so
+    # content hashes need a second, independent kind of evidence (proxies, sign-ups, lockstep).
+    Kind.SYSTEM_PROMPT: KindRule(0.45, common_at=400),
+    Kind.TOOLS: KindRule(0.4, common_at=400),
+    Kind.SIGNUP_IP: KindRule(0.4, common_at=200),
     Kind.IP: KindRule(0.3, common_at=100),
     Kind.EMAIL_PATTERN: KindRule(0.35, common_at=100),
     Kind.JA4: KindRule(0.25, common_at=100),

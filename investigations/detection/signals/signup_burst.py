@@ -19,7 +19,9 @@ from investigations.detection.signals import PairLink, upsert_links
 SIGNAL = AccountLink.Signal.SIGNUP_BURST
 BURST_GAP = timedelta(minutes=30)
 MIN_BURST = 3
-WEIGHT = 0.6
+# Below the clustering threshold: numeric addresses (`12345@qq.com` -> `#@qq.com`) make some
+# patterns common, so a burst needs a second kind of evidence.
+WEIGHT = 0.4
 
 
 def burst_runs(signups: list[tuple[datetime, int]]) -> list[list[int]]:
@@ -46,6 +48,7 @@ def signup_burst_refresh() -> int:
         indicator__kind=Indicator.Kind.EMAIL_PATTERN,
         indicator__account_count__gte=MIN_BURST,
         indicator__value__contains="#",
+        indicator__value__regex=r"^[^@]*[a-z][^@]*@",
         account__created_at__isnull=False,
     ).values_list("indicator__value", "account__created_at", "account_id")
     for pattern, created, account in rows.iterator(chunk_size=5000):

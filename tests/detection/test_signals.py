@@ -1,0 +1,137 @@
+"""One test per linking signal, including the traps that must not link strangers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from investigations.detection.clustering import LINK_THRESHOLD, cluster_accounts
+from investigations.detection.features import features_refresh
+from investigations.detection.indicators import email_pattern, indicators_refresh
+from investigations.detection.models import AccountFeatures, AccountIndicator, AccountLink, Indicator
+from investigations.detection.signals.prompt_echo import day_echo_pairs, echo_weight
+from investigations.detection.signals.shared_values import value_weight
+from investigations.detection.signals.signup_burst import burst_runs, signup_burst_refresh
+from investigations.detection.signals.sync_activity import MIN_SHARED, sync_pairs
+from tests.accounts.factories import AccountFactory, UsageEventFactory
+from tests.detection.scenario import START
+
+pytestmark = pytest.mark.django_db
+Kind = Indicator.Kind
+
+
+def _flag(*accounts) -> None:
+    for account in accounts:
+        account.flagged_at = START
+        account.save(update_fields=["flagged_at"])
+
+
+def _components() -> list[set[int]]:
+    return [set(c) for c in cluster_accounts().components]
+
+
+def test_features_are_sql_aggregates_per_account():
+    account = AccountFactory()
+    for hour, cot in [(1, True), (1, False), (13, True)]:
+        UsageEventFactory(account=account, ts=START.replace(hour=hour), cot_requested=cot, ip="203.0.113.9")
+    features_refresh(account_ids=[account.pk])
+    features = AccountFeatures.objects.get(account=account)
+    assert (features.events, features.cot_events, features.distinct_ips) == (3, 2, 1)
+    assert features.hours[1] == 2 and features.hours[13] == 1
+    assert features.output_tokens == 3 * 1200
+
+
+def test_the_index_answers_who_else_has_a_value_and_how_many():
+    a, b = AccountFactory(payment_fingerprint="pf_same"), AccountFactory(payment_fingerprint="pf_same")
+    c = AccountFactory()
+    UsageEventFactory(account=c, system_prompt_sha256="ab" * 32)
+    indicators_refresh()
+    payment = Indicator.objects.get(kind=Kind.PAYMENT, value="pf_same")
+    assert payment.account_count == 2
+    assert set(AccountIndicator.objects.filter(indicator=payment).values_list("account_id", flat=True)) == {a.pk, b.pk}
+    assert Indicator.objects.get(kind=Kind.SYSTEM_PROMPT).account_count == 1
+    # Incremental: c now pays with the same card; only c is re-derived and the count follows.
+    c.payment_fingerprint = "pf_same"
+    c.save()
+    indicators_refresh(account_ids=[c.pk])
+    assert Indicator.objects.get(kind=Kind.PAYMENT, value="pf_same").account_count == 3
+
+
+def test_email_pattern_folds_counters():
+    assert email_pattern("Li.Wei8812@mail.example") == "li.wei#@mail.example"
+
+
+def test_shared_payment_links_at_any_count():
+    accounts = [AccountFactory(payment_fingerprint="pf_card") for _ in range(3)]
+    _flag(accounts[0])
+    indicators_refresh()
+    assert _components() == [{a.pk for a in accounts}]
+
+
+def test_rare_system_prompt_and_harness_link_but_popular_ones_do_not():
+    rare = [AccountFactory() for _ in range(3)]
+    for account in rare:
+        UsageEventFactory(account=account, system_prompt_sha256="aa" * 32, tools_sha256="bb" * 32)
+    _flag(rare[0])
+    indicators_refresh()
+    assert _components() == [{a.pk for a in rare}]
+    # Either alone needs corroboration (public templates exist); together they link.
+    assert 0.3 < value_weight(Kind.SYSTEM_PROMPT, 2) < LINK_THRESHOLD
+    assert value_weight(Kind.SYSTEM_PROMPT, 1000) == 0.0
+
+
+def test_trap_shared_vpn_exit_big_cloud_asn_and_popular_user_agent_do_not_link_strangers():
+    strangers = [AccountFactory(email=f"p{i}@x{i}.example") for i in range(40)]
+    for account in strangers:
+        UsageEventFactory(account=account, ip="198.51.100.77", asn=16509, user_agent="python-httpx/0.27.2")
+    _flag(*strangers[:10])
+    indicators_refresh()
+    assert _components() == []
+    assert value_weight(Kind.IP, 40) < 0.1 and value_weight(Kind.ASN, 40) == 0.0
+
+
+def test_trap_university_lab_behind_one_nat_is_one_operator_by_its_org_not_by_the_nat():
+    lab = [AccountFactory(org_id="org_lab", signup_ip="192.0.2.10") for _ in range(4)]
+    campus = [AccountFactory(signup_ip="192.0.2.10") for _ in range(30)]
+    for account in [*lab, *campus]:
+        UsageEventFactory(account=account, ip="192.0.2.10")
+    _flag(lab[0], *campus[:5])
+    indicators_refresh()
+    assert _components() == [{a.pk for a in lab}]
+
+
+def test_prompt_echo_finds_near_identical_prompts_close_in_time_only():
+    base = 0x4B78C3FEE5E385B2
+    acc = np.array([1, 2, 1, 2, 3], dtype=np.int64)
+    ts = np.array([0, 30, 600, 650, 5000], dtype=np.int64)
+    near = base ^ 0b101  # Hamming distance 2
+    sim = np.array([base, near, base ^ (1 << 40), near ^ (1 << 40), base], dtype=np.uint64)
+    assert day_echo_pairs(acc, ts, sim) == {(1, 2): 2}
+    assert echo_weight(2) == 0.0 and 0.3 < echo_weight(5) < LINK_THRESHOLD
+
+
+def test_signup_burst_needs_one_pattern_and_minutes_between_signups():
+    t = START
+    minutes = [0, 2, 5, 3 * 24 * 60]
+    runs = burst_runs([(t + timedelta(minutes=m), n) for n, m in enumerate(minutes, start=1)])
+    assert runs == [[1, 2, 3]]
+    accounts = [
+        AccountFactory(email=f"bot{100 + i}@mail.example", created_at=t + timedelta(minutes=i)) for i in range(3)
+    ]
+    indicators_refresh()
+    signup_burst_refresh()
+    assert AccountLink.objects.filter(signal=AccountLink.Signal.SIGNUP_BURST).count() == 2
+    assert {a.pk for a in accounts} >= set(
+        AccountLink.objects.values_list("account_a_id", flat=True).union(
+            AccountLink.objects.values_list("account_b_id", flat=True)
+        )
+    )
+
+
+def test_sync_activity_links_lockstep_accounts_not_people_in_one_time_zone():
+    lockstep = set(range(100, 100 + MIN_SHARED + 5))
+    windows = {1: lockstep, 2: set(lockstep), 3: set(range(100, 100 + MIN_SHARED + 5, 3)) | set(range(500, 530))}
+    pairs = {(link.a, link.b) for link in sync_pairs(windows)}
+    assert pairs == {(1, 2)}
