@@ -50,8 +50,23 @@ def shared_dir() -> Path:
 def make_user(username: str, role: str | None, *, password: str = "pw-for-tests-only") -> User:
     user = User.objects.create_user(username=username, password=password, email=f"{username}@hydra.test")
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(_role_group(role))
     return user
+
+
+def _role_group(role: str) -> Group:
+    """The role's group. A migration makes the groups, so a transactional test's flush removes them: rebuild."""
+    from django.contrib.auth.models import Permission
+
+    from investigations.roles import ROLE_PERMISSIONS
+
+    if not Group.objects.filter(name=role).exists():
+        for name, perms in ROLE_PERMISSIONS.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            for dotted in perms:
+                app_label, codename = dotted.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return Group.objects.get(name=role)
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import Account
 from investigations.models import Case, CaseMembership
-from investigations.roles import ROLE_PERMISSIONS
 from tests.investigations.factories import CaseFactory
 
 
@@ -28,14 +26,3 @@ def make_case(*, flagged: int, linked: int = 0, prefix: str = "hx") -> Case:
         ]
     )
     return case
-
-
-def ensure_role_groups() -> None:
-    """Recreate the role groups when a transactional test's flush has removed them (they come from a migration)."""
-    if Group.objects.filter(name__in=list(ROLE_PERMISSIONS)).count() == len(ROLE_PERMISSIONS):
-        return
-    for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for dotted in perms:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
