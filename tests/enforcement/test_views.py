@@ -132,3 +132,26 @@ def test_the_case_page_bans_the_ticked_accounts(client, analyst):
         headers={"HX-Request": "true"},
     )
     assert "Tick accounts" in nothing.content.decode()
+
+
+def test_the_action_list_and_queue_query_count_does_not_grow_with_actions(client, analyst, lead, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ENFORCEMENT_APPROVAL_THRESHOLD = 1
+    client.force_login(lead)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    def add_actions(n: int) -> None:
+        for _ in range(n):
+            case = make_case(flagged=2)
+            services.action_request(actor=analyst, kind="ban", reason="r", case=case, scope="flagged")
+
+    add_actions(2)
+    few = (queries("/enforcement/"), queries("/enforcement/approvals/"))
+    add_actions(6)
+    assert (queries("/enforcement/"), queries("/enforcement/approvals/")) == few
