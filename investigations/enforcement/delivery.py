@@ -147,7 +147,11 @@ def _next_wake() -> float | None:
     return max((min(candidates) - timezone.now()).total_seconds(), 0.0)
 
 
-def deliver_due(*, batch_size: int = 200, budget_seconds: float = 20.0) -> DeliveryRun:
+# Small enough that a batch is sent well within its lease even when the gateway answers slowly.
+BATCH_SIZE = 100
+
+
+def deliver_due(*, batch_size: int = BATCH_SIZE, budget_seconds: float = 20.0) -> DeliveryRun:
     """Send every due change, batch by batch, until none is due, the gateway fails, or the budget is spent.
 
     On the first failure the gateway is taken to be down: the failed change
