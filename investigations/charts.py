@@ -152,21 +152,21 @@ def usage_timeline(hourly: list[list[Any]], *, tz_name: str) -> go.Figure:
     for category in sorted(by_cat, key=lambda c: list(CATEGORY_COLORS).index(c) if c in CATEGORY_COLORS else 99):
         fig.add_trace(
             go.Bar(
-                x=x_text, y=np.array([by_cat[category].get(x, 0) for x in xs]), name=category,
+                x=x_text, y=[by_cat[category].get(x, 0) for x in xs], name=category,
                 marker_color=CATEGORY_COLORS.get(category, "#999"),
             ),
             row=1, col=1, secondary_y=False,
         )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=x_text, y=np.array([round(cot[x] / total[x], 3) if total[x] else 0 for x in xs]), name="CoT share",
+            x=x_text, y=[round(cot[x] / total[x], 3) if total[x] else 0 for x in xs], name="CoT share",
             mode="lines", line={"color": "#111827", "width": 1.6}, yaxis="y2",
         ),
         row=1, col=1, secondary_y=True,
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=x_text, y=np.array([tokens[x] for x in xs]), name="output tokens", mode="lines",
+            x=x_text, y=[tokens[x] for x in xs], name="output tokens", mode="lines",
             fill="tozeroy", line={"color": "#7b5cc4", "width": 1.2},
         ),
         row=2, col=1,

@@ -1,0 +1,50 @@
+"""Chromium through Playwright against pytest-django's live_server (Debian's chromium; no download)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(autouse=True)
+def _live_server_hosts(settings) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+
+
+@pytest.fixture(autouse=True)
+def _no_persistent_connections() -> Iterator[None]:
+    """The live server's request threads close their connections, so the test database can be dropped."""
+    from django.db import connections
+
+    db_settings = connections.settings["default"]
+    before = db_settings.get("CONN_MAX_AGE", 0)
+    db_settings["CONN_MAX_AGE"] = 0
+    yield
+    db_settings["CONN_MAX_AGE"] = before
+
+
+@pytest.fixture
+def browser_page(monkeypatch) -> Iterator[object]:
+    """A fresh page in headless Chromium; JavaScript errors fail the test."""
+    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
+    # calls are still plain synchronous code, so Django's async guard is lifted for them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is required for browser tests (make chromium installs it)")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Berlin")
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
