@@ -155,3 +155,30 @@ def test_the_action_list_and_queue_query_count_does_not_grow_with_actions(client
     few = (queries("/enforcement/"), queries("/enforcement/approvals/"))
     add_actions(6)
     assert (queries("/enforcement/"), queries("/enforcement/approvals/")) == few
+
+
+def test_a_lead_resends_a_failed_change_and_rejects_with_a_comment(client, analyst, lead, settings):
+    account = AccountFactory()
+    action = services.action_request(actor=analyst, kind="ban", reason="r", accounts=[account.pk])
+    EnforcementChange.objects.update(delivery_state="failed", attempts=3, last_error="HTTP 503 Service Unavailable")
+    change = EnforcementChange.objects.get()
+    client.force_login(analyst)
+    assert client.post(f"/enforcement/actions/{action.pk}/resend/", {"change": change.pk}).status_code == 403
+    client.force_login(lead)
+    page = client.get(f"/enforcement/actions/{action.pk}/?state=failed").content.decode()
+    assert "HTTP 503" in page and "Re-send" in page
+    response = client.post(f"/enforcement/actions/{action.pk}/resend/", {"change": change.pk})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.delivery_state == "pending"
+
+    settings.ENFORCEMENT_APPROVAL_THRESHOLD = 1
+    big = services.action_request(
+        actor=analyst, kind="ban", reason="r", accounts=[a.pk for a in AccountFactory.create_batch(2)]
+    )
+    client.post(f"/enforcement/actions/{big.pk}/review/", {"decision": "reject", "comment": ""})
+    big.refresh_from_db()
+    assert big.status == "pending_approval"
+    client.post(f"/enforcement/actions/{big.pk}/review/", {"decision": "reject", "comment": "Customer is a lab"})
+    big.refresh_from_db()
+    assert (big.status, big.review_comment) == ("rejected", "Customer is a lab")
