@@ -63,6 +63,8 @@ class Account(models.Model):
     # Per-field (batch id, line) of the snapshot that last set each field: omitted fields keep
     # their values, so "last batch wins" has to be decided field by field (see ingest.snapshots).
     snapshot_versions = models.JSONField(default=dict, blank=True)
+    # The batch that created the row (snapshot or stub): its snapshots count as new, not as updates.
+    first_batch_id = models.BigIntegerField(null=True, blank=True)
     first_ingested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -114,7 +116,12 @@ class UsageEvent(models.Model):
         OTHER = "other"
 
     event_id = models.CharField(max_length=128, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No database-level foreign key: the loader only inserts events joined to existing accounts, and a
+    # deferred FK check per row cost as much as the insert itself (bench/ingest.py). Django still
+    # cascades deletes.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     ts = models.DateTimeField()
     api_key_id = models.CharField(max_length=128, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

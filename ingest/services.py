@@ -213,7 +213,10 @@ def chunk_load(*, chunk_id: int) -> None:
         # A redundant delivery waits here until the first one commits (or its dead connection is
         # cleaned up) and then finds the chunk done. Skipping locked rows instead could lose a chunk
         # whose lock still belongs to a killed worker's backend.
-        chunk = BatchChunk.objects.select_for_update().filter(pk=chunk_id, status=BatchChunk.Status.PENDING).first()
+        # `of=self` and no ordering: the default ordering joins Batch, and locking the batch row
+        # would run the chunks of a batch one after the other.
+        pending = BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.PENDING).order_by()
+        chunk = pending.select_for_update(of=("self",)).first()
         if chunk is None:
             return
         batch = Batch.objects.get(pk=chunk.batch_id)

@@ -36,6 +36,9 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 _IPV4 = re.compile(r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
 
 INT4_MAX = 2**31 - 1
+_ID_MATCH = _ID.fullmatch
+_IPV4_MATCH = _IPV4.fullmatch
+_SHA256_MATCH = _SHA256.fullmatch
 
 TIERS = ("free", "build", "scale", "enterprise", "education", "research")
 VERIFICATIONS = ("none", "email", "phone", "id_document", "institution")
@@ -43,6 +46,7 @@ PROVIDER_STATUSES = ("active", "suspended", "banned")
 SEVERITIES = ("low", "medium", "high", "critical")
 CATEGORIES = ("chat", "coding", "agentic", "reasoning", "vision", "other")
 RECORD_TYPES = ("account", "alert", "event")
+_CATEGORY_SET = frozenset(CATEGORIES)
 
 # Fields whose values are personal or free text: a reason never quotes them.
 _PRIVATE = frozenset({"email", "prompt_excerpt", "summary", "user_agent", "signup_user_agent"})
@@ -203,25 +207,6 @@ _ACCOUNT_OPTIONAL: dict[str, tuple[str, Checker]] = {
     "status": ("provider_status", lambda n, v: check_enum(n, v, PROVIDER_STATUSES)),
 }
 
-# event: optional fields in EVENT_COLUMNS order after the three required ones, with the value
-# stored when the field is absent ('' for text columns, None for nullable ones).
-_EVENT_OPTIONAL: tuple[tuple[str, Checker, Any], ...] = (
-    ("api_key_id", check_id, ""),
-    ("ip", check_ip, None),
-    ("asn", lambda n, v: check_integer(n, v, 0, 4294967295), None),
-    ("user_agent", lambda n, v: _string(n, v, 512), ""),
-    ("ja4", lambda n, v: _string(n, v, 64), ""),
-    ("model", lambda n, v: _string(n, v, 64), ""),
-    ("input_tokens", lambda n, v: check_integer(n, v, 0, INT4_MAX), None),
-    ("output_tokens", lambda n, v: check_integer(n, v, 0, INT4_MAX), None),
-    ("category", lambda n, v: check_enum(n, v, CATEGORIES), ""),
-    ("cot_requested", check_boolean, None),
-    ("system_prompt_sha256", lambda n, v: check_hex(n, v, _SHA256, 64), ""),
-    ("tools_sha256", lambda n, v: check_hex(n, v, _SHA256, 64), ""),
-    ("prompt_simhash", lambda n, v: hex_to_signed(check_hex(n, v, _SIMHASH, 16)), None),
-    ("prompt_excerpt", lambda n, v: _string(n, v, 500), ""),
-)
-
 
 def _required(record: dict[str, Any], name: str, kind: str) -> Any:
     try:
@@ -231,16 +216,78 @@ def _required(record: dict[str, Any], name: str, kind: str) -> Any:
 
 
 def _event(record: dict[str, Any]) -> tuple[Any, ...]:
-    row: list[Any] = [
-        check_id("event_id", _required(record, "event_id", "event")),
-        check_id("account_id", _required(record, "account_id", "event")),
-        check_timestamp("ts", _required(record, "ts", "event")),
-    ]
+    """An event row in EVENT_COLUMNS order.
+
+    This runs for every one of millions of events, so each field has an inline
+    fast path for the valid case; anything else goes to the field's checker,
+    which raises with the precise reason.
+    """
     get = record.get
-    for name, check, default in _EVENT_OPTIONAL:
-        value = get(name, _MISSING)
-        row.append(default if value is _MISSING else check(name, value))
-    return tuple(row)
+    m = _MISSING
+    v = get("event_id", m)
+    event_id = v if type(v) is str and _ID_MATCH(v) else check_id("event_id", _required(record, "event_id", "event"))
+    v = get("account_id", m)
+    account_id = (
+        v if type(v) is str and _ID_MATCH(v) else check_id("account_id", _required(record, "account_id", "event"))
+    )
+    ts = check_timestamp("ts", _required(record, "ts", "event"))
+    v = get("api_key_id", m)
+    api_key_id = "" if v is m else v if type(v) is str and _ID_MATCH(v) else check_id("api_key_id", v)
+    v = get("ip", m)
+    ip = None if v is m else v if type(v) is str and _IPV4_MATCH(v) else check_ip("ip", v)
+    v = get("asn", m)
+    asn = None if v is m else v if type(v) is int and 0 <= v <= 4294967295 else check_integer("asn", v, 0, 4294967295)
+    user_agent = _text(record, "user_agent", 512)
+    ja4 = _text(record, "ja4", 64)
+    model = _text(record, "model", 64)
+    v = get("input_tokens", m)
+    tokens_in = (
+        None
+        if v is m
+        else v
+        if type(v) is int and 0 <= v <= INT4_MAX
+        else check_integer("input_tokens", v, 0, INT4_MAX)
+    )
+    v = get("output_tokens", m)
+    tokens_out = (
+        None
+        if v is m
+        else v
+        if type(v) is int and 0 <= v <= INT4_MAX
+        else check_integer("output_tokens", v, 0, INT4_MAX)
+    )
+    v = get("category", m)
+    category = "" if v is m else v if type(v) is str and v in _CATEGORY_SET else check_enum("category", v, CATEGORIES)
+    v = get("cot_requested", m)
+    cot = None if v is m else v if type(v) is bool else check_boolean("cot_requested", v)
+    v = get("system_prompt_sha256", m)
+    system_sha = (
+        ""
+        if v is m
+        else v
+        if type(v) is str and _SHA256_MATCH(v)
+        else check_hex("system_prompt_sha256", v, _SHA256, 64)
+    )
+    v = get("tools_sha256", m)
+    tools_sha = (
+        "" if v is m else v if type(v) is str and _SHA256_MATCH(v) else check_hex("tools_sha256", v, _SHA256, 64)
+    )
+    v = get("prompt_simhash", m)
+    simhash = None if v is m else hex_to_signed(check_hex("prompt_simhash", v, _SIMHASH, 16))
+    excerpt = _text(record, "prompt_excerpt", 500)
+    return (
+        event_id, account_id, ts, api_key_id, ip, asn, user_agent, ja4, model, tokens_in, tokens_out, category,
+        cot, system_sha, tools_sha, simhash, excerpt,
+    )  # fmt: skip
+
+
+def _text(record: dict[str, Any], name: str, max_len: int) -> str:
+    value = record.get(name, _MISSING)
+    if value is _MISSING:
+        return ""
+    if type(value) is str and len(value) <= max_len and "\x00" not in value:
+        return value
+    return _string(name, value, max_len)
 
 
 def _alert(record: dict[str, Any]) -> tuple[Any, ...]:

@@ -44,16 +44,17 @@ def _account_pks(ids: set[str]) -> dict[str, int]:
     return pks
 
 
-def _ensure_accounts(ids: set[str], created: set[str]) -> None:
-    """Create stubs for account ids not stored yet, remembering which ones this chunk created."""
+def _ensure_accounts(batch_id: int, ids: set[str]) -> int:
+    """Create stubs for account ids not stored yet; returns how many."""
     missing = ids - _existing(Account, "account_id", ids)
-    Account.objects.bulk_create([Account(account_id=i) for i in sorted(missing)], batch_size=500)
-    created.update(missing)
+    Account.objects.bulk_create(
+        [Account(account_id=i, first_batch_id=batch_id) for i in sorted(missing)], batch_size=500
+    )
+    return len(missing)
 
 
 def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts:
     counts = ChunkCounts()
-    created: set[str] = set()
     snapshots: list[AccountSnapshot] = []
     seen_alerts: set[str] = set()
     seen_events: set[str] = set()
@@ -77,13 +78,13 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
                 snapshots.append(record)
         RejectedLine.objects.bulk_create(rejects)
         counts.rejected += len(rejects)
-        _ensure_accounts({r[1] for r in events} | {r[1] for r in alerts} | {s.account_id for s in snapshots}, created)
+        named = {r[1] for r in events} | {r[1] for r in alerts} | {s.account_id for s in snapshots}
+        counts.accounts_new += _ensure_accounts(batch_id, named)
         counts.alerts_new += _store_alerts(batch_id, alerts, seen_alerts)
         counts.events_new += _store_events(batch_id, events, seen_events)
         counts.duplicates += len(alerts) + len(events)
     counts.duplicates -= counts.alerts_new + counts.events_new
-    _, counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots, created=created)
-    counts.accounts_new = len(created)
+    counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots)
     return counts
 
 

@@ -40,8 +40,8 @@ CREATE TEMP TABLE ingest_stage_alerts (
 # Sorted, so concurrent chunks insert shared new ids in the same order and cannot deadlock.
 _INSERT_STUBS = """
 INSERT INTO accounts_account (account_id, email, org_id, tier, verification, country, payment_fingerprint,
-    signup_user_agent, provider_status, enforcement, snapshot_versions, first_ingested_at)
-SELECT ids.account_id, '', '', '', '', '', '', '', '', 'none', '{}'::jsonb, now()
+    signup_user_agent, provider_status, enforcement, snapshot_versions, first_ingested_at, first_batch_id)
+SELECT ids.account_id, '', '', '', '', '', '', '', '', 'none', '{}'::jsonb, now(), %s
 FROM (SELECT account_id FROM ingest_stage_events UNION SELECT account_id FROM ingest_stage_alerts
       UNION SELECT unnest(%s::text[])) AS ids
 ORDER BY ids.account_id
@@ -116,10 +116,9 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
                     copy.write_row(row)
 
         snapshot_ids = sorted({s.account_id for s in snapshots})
-        cursor.execute(_INSERT_STUBS, [snapshot_ids])
-        created = {row[0] for row in cursor.fetchall()}
-        _, counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots, created=created)
-        counts.accounts_new = len(created)
+        cursor.execute(_INSERT_STUBS, [batch_id, snapshot_ids])
+        counts.accounts_new = len(cursor.fetchall())
+        counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots)
 
         if alerts:
             cursor.execute(_INSERT_ALERTS, [batch_id])
