@@ -8,6 +8,7 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from accounts.models import Account, UsageEvent
+from investigations.detection.models import AccountIndicator, Indicator
 from investigations.models import CaseMembership
 
 # Accounts whose traffic used an IP: bounded so a shared VPN exit cannot stall the page.
@@ -33,6 +34,13 @@ def matching_account_pks(query: str) -> set[int]:
         pks |= set(
             UsageEvent.objects.filter(ip=q).values_list("account_id", flat=True).distinct()[:MAX_ACCOUNTS_PER_IP]
         )
+    # Detection's indicator index knows every value an account exposes (user agents, JA4, prompt
+    # hashes, ASNs, ...); one probe per kind on its (kind, value) unique index.
+    pks |= set(
+        AccountIndicator.objects.filter(indicator__kind__in=Indicator.Kind.values, indicator__value=q).values_list(
+            "account_id", flat=True
+        )[:MAX_ACCOUNTS_PER_IP]
+    )
     return pks
 
 

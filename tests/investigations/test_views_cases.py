@@ -155,3 +155,12 @@ def test_case_views_run_the_same_queries_for_a_small_and_a_larger_case(analyst_c
     analyst_client.get(reverse(view, args=[large.case.pk]), headers=HTMX)
     with django_assert_num_queries(expected):
         analyst_client.get(reverse(view, args=[large.case.pk]), headers=HTMX)
+
+
+def test_search_finds_values_known_only_to_the_indicator_index(analyst_client, scenario):
+    from investigations.detection.models import AccountIndicator, Indicator
+
+    ja4 = Indicator.objects.create(kind=Indicator.Kind.JA4, value="t13d1516h2_8daaf6152771", account_count=1)
+    AccountIndicator.objects.create(account=scenario.accounts[2], indicator=ja4, events=5)
+    response = analyst_client.get(reverse("case-list"), {"q": "t13d1516h2_8daaf6152771"})
+    assert [c.pk for c in response.context["page"]] == [scenario.case.pk]
