@@ -23,7 +23,9 @@ ITEMS_PER_PAGE = 100
 CHANGES_PER_PAGE = 100
 
 
-def _controls_context(request: AuthedHtmxRequest, form: BanForm, *, case_id: int | None, account_pk: int | None):
+def _controls_context(
+    request: AuthedHtmxRequest, form: BanForm, *, case_id: int | None, account_pk: int | None
+) -> dict[str, object]:
     """What the ban form needs: the case's scope counts, or the one account, or the list of open cases."""
     context: dict[str, object] = {
         "form": form,

@@ -5,6 +5,9 @@ The same services as the HTML views, so the four-eyes rules are identical.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from rest_framework import status
@@ -22,8 +25,10 @@ from investigations.enforcement.api.serializers import (
 )
 from investigations.models import Case
 
+T = TypeVar("T")
 
-def _call(fn, **kwargs):  # type: ignore[no-untyped-def]
+
+def _call(fn: Callable[..., T], **kwargs: Any) -> T:
     """Run a service, turning its refusals into 403 and its input errors into 400."""
     try:
         return fn(**kwargs)
