@@ -96,7 +96,7 @@ def tokens_by_operator(daily: list[list[Any]], cases: dict[str, list[Any]], *, t
         if case_id is not None and str(case_id) in cases:
             totals[str(case_id)] += tokens
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top][::-1]
-    labels = [f"#{cid} {cases[cid][0][:40]}" for cid, _ in ranked]
+    labels = [f"#{cid} {cases[cid][0][:28]}{'…' if len(cases[cid][0]) > 28 else ''}" for cid, _ in ranked]
     fig = go.Figure(
         go.Bar(
             x=[t for _, t in ranked],
@@ -107,7 +107,9 @@ def tokens_by_operator(daily: list[list[Any]], cases: dict[str, list[Any]], *, t
             hovertemplate="%{y}<br>%{x:,} output tokens<extra></extra>",
         )
     )
-    return _layout(fig, height=max(220, 28 * len(ranked) + 60), xaxis_title="output tokens", margin_l=230)
+    _layout(fig, height=max(220, 28 * len(ranked) + 60), xaxis_title="output tokens")
+    fig.update_yaxes(automargin=True)
+    return fig
 
 
 # ---- timelines ----------------------------------------------------------------------------

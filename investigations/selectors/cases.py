@@ -55,10 +55,11 @@ def _with_counts(qs: QuerySet[Case]) -> QuerySet[Case]:
     members = (
         CaseMembership.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(c=Count("id")).values("c")
     )
+    # New alerts on the case's accounts, whether or not an analyst attached them to the case.
     new_alerts = (
-        Alert.objects.filter(case=OuterRef("pk"), status=Alert.Status.NEW)
+        Alert.objects.filter(account__memberships__case=OuterRef("pk"), status=Alert.Status.NEW)
         .order_by()
-        .values("case")
+        .values("account__memberships__case")
         .annotate(c=Count("id"))
         .values("c")
     )
@@ -182,7 +183,8 @@ def case_activity(*, case: Case, limit: int = 50) -> list[AuditEntry]:
 
 
 def case_alert_summary(*, case: Case) -> dict[str, Any]:
-    return Alert.objects.filter(case=case).aggregate(
+    """Alerts on the case's accounts (detection links accounts; their alerts need not be attached)."""
+    return Alert.objects.filter(account__memberships__case=case).aggregate(
         total=Count("id"), new=Count("id", filter=Q(status=Alert.Status.NEW))
     )
 

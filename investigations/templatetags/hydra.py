@@ -71,3 +71,20 @@ def optional_include(context: template.Context, name: str) -> SafeString | str:
     except template.TemplateDoesNotExist:
         return ""
     return tmpl.render(context.flatten(), context.get("request"))
+
+
+@register.filter
+def evidence_chips(evidence: list[dict] | None) -> list[dict[str, Any]]:
+    """One chip per signal of a membership's evidence, with how many links it has and their texts on hover."""
+    chips: dict[str, dict[str, Any]] = {}
+    for link in evidence or []:
+        if not isinstance(link, dict):
+            continue
+        signal = str(link.get("signal") or "link")
+        chip = chips.setdefault(signal, {"signal": signal, "count": 0, "texts": []})
+        chip["count"] += 1
+        if link.get("text"):
+            chip["texts"].append(str(link["text"]))
+    for chip in chips.values():
+        chip["title"] = "\n".join(chip.pop("texts")[:5])
+    return list(chips.values())
