@@ -26,7 +26,8 @@ def weekday(day_start: float) -> int:
 
 
 def is_weekend(day_start: float, tz_hours: float = 0.0) -> bool:
-    return weekday(day_start + tz_hours * 3600) >= 5
+    """Whether the UTC day starting at `day_start` is a weekend day where it is noon at UTC+tz_hours."""
+    return weekday(day_start + DAY / 2 + tz_hours * 3600) >= 5
 
 
 def human_times(rng: random.Random, day_start: float, tz_hours: float, count: int) -> list[float]:
@@ -36,13 +37,13 @@ def human_times(rng: random.Random, day_start: float, tz_hours: float, count: in
     follows the daily rhythm and its requests come minutes apart.
     """
     out: list[float] = []
-    local_midnight = day_start - tz_hours * 3600
     while len(out) < count:
-        hour = rng.choices(_HOURS, cum_weights=_HUMAN_CUM)[0]
-        t = local_midnight + hour * 3600 + rng.random() * 3600
+        local_hour = rng.choices(_HOURS, cum_weights=_HUMAN_CUM)[0]
+        # Local hours wrap onto this UTC day, so a day's requests never leave it (or the simulated period).
+        offset = ((local_hour - tz_hours) % 24) * 3600 + rng.random() * 3600
         for _ in range(min(count - len(out), 1 + int(rng.expovariate(0.5)))):
-            out.append(t)
-            t += 20 + rng.expovariate(1 / 150)
+            out.append(day_start + offset % DAY)
+            offset += 20 + rng.expovariate(1 / 150)
     out.sort()
     return out
 

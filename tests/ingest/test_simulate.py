@@ -53,6 +53,13 @@ def test_every_line_validates_against_the_schema(batch, shared_dir: Path) -> Non
     assert counts["event"] > 3000 and counts["alert"] > 20 and counts["account"] > 250
 
 
+def test_events_and_alerts_fall_inside_the_period(batch) -> None:
+    start = datetime.fromisoformat("2026-01-05T00:00:00+00:00").timestamp()
+    end = start + DAYS * 86400
+    times = [r.get("ts") or r.get("raised_at") for r in batch["records"] if r["type"] != "account"]
+    assert all(start <= datetime.fromisoformat(t).timestamp() < end for t in times)
+
+
 def test_record_ids_are_unique(batch) -> None:
     events = [r["event_id"] for r in batch["records"] if r["type"] == "event"]
     alerts = [r["alert_id"] for r in batch["records"] if r["type"] == "alert"]

@@ -23,7 +23,7 @@ from ingest.simulate.prompts import PromptPool, prompt_of, sha256_text, tools_sh
 from ingest.simulate.traffic import DAY, arrivals, human_times, is_weekend, poisson
 
 # Small edits an orchestrator makes when it re-sends one task through another account.
-_VARIANT_SUFFIXES = ["", "", " Respond with the complete result.", " Be exhaustive.", " Do not skip any step."]
+_VARIANT_SUFFIXES = ["", "", " Respond with the complete result.", " Be exhaustive."]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class Campaign(Operator):
         rng = self.rng
         pool_size = max(12, int(size * profile.pool_per_account * stealth.pool_factor))
         self.pool = network.proxy_pool(rng, size=pool_size, residential_share=profile.residential_share)
-        self.tasks = PromptPool(profile.task, size=min(4000, max(200, size * 3)), rng=rng)
+        # Tasks recur (an operator samples each several times); the cap also bounds SimHash work on huge runs.
+        self.tasks = PromptPool(profile.task, size=min(2500, max(200, size * 3)), rng=rng)
         variants = stealth.harness_variants
         self.system_prompts = [sha256_text(profile.system_prompt.format(variant=v)) for v in range(variants)]
         # A campaign without tools sends no tool definitions at all (no hash), not an empty list.
@@ -189,7 +190,7 @@ class Campaign(Operator):
                 cot = rng.random() < profile.cot_rate
                 for account in rng.choices(active, cum_weights=cum, k=rng.randint(*profile.fanout)):
                     sent = t + rng.uniform(0, 300)
-                    if sent < account.created_at:
+                    if sent < account.created_at or sent >= day_start + DAY:
                         continue
                     text = task_text + _VARIANT_SUFFIXES[rng.randrange(len(_VARIANT_SUFFIXES))]
                     yield make_event(
