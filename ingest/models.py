@@ -16,8 +16,8 @@ class Batch(models.Model):
 
     class Source(models.TextChoices):
         UPLOAD = "upload"
-        API = "api"
-        CLI = "cli"
+        API = "api", "API"
+        CLI = "cli", "Command line"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -76,6 +76,13 @@ class Batch(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """From the first worker picking the batch up to its end."""
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
 
     @property
     def progress_percent(self) -> int:
