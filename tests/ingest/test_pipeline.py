@@ -199,3 +199,36 @@ def test_a_database_outage_mid_chunk_leaves_it_pending_and_resume_completes_it(b
     batch.refresh_from_db()
     assert batch.status == Batch.Status.DONE and (batch.events_new, batch.duplicates) == (10, 0)
     assert UsageEvent.objects.count() == 10
+
+
+def test_the_sweeper_resumes_a_split_whose_worker_died_and_leaves_fresh_batches_alone(batch_file):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    path = batch_file([event("e1"), event("e2")])
+    with TestCase.captureOnCommitCallbacks(execute=False):  # the split task is never run: its worker "died"
+        batch = services.batch_create(source=Batch.Source.CLI, actor=None, path=path)
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.SPLITTING, split_token="dead")
+    assert run(services.batches_resume_stale, stale_after=timedelta(minutes=5)) == []  # still fresh
+
+    Batch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert run(services.batches_resume_stale, stale_after=timedelta(minutes=5)) == [batch.pk]
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE and batch.events_new == 2
+    assert AuditEntry.objects.filter(action="batch.resumed", object_id=str(batch.pk)).exists()
+
+
+def test_a_superseded_splitter_discards_its_work(batch_file, monkeypatch):
+    """A resume while the first splitter still runs: only one set of chunks is created."""
+    path = batch_file([event(f"e{i}") for i in range(5)])
+    real_split = services.split_file
+
+    def split_then_get_superseded(*args, **kwargs):
+        result = real_split(*args, **kwargs)
+        Batch.objects.update(split_token="someone-else")
+        return result
+
+    monkeypatch.setattr("ingest.services.split_file", split_then_get_superseded)
+    batch = ingest(path, chunk_lines=2)
+    assert batch.status == Batch.Status.SPLITTING and not BatchChunk.objects.exists()
