@@ -103,7 +103,7 @@ def cloud_endpoint(rng: random.Random) -> Endpoint:
     return Endpoint(address_in(asn, rng), asn)
 
 
-def vpn_exits(rng: random.Random, count: int = 6) -> list[Endpoint]:
+def vpn_exits(rng: random.Random, count: int = 4) -> list[Endpoint]:
     """A few exits of a popular VPN, each shared by hundreds of unrelated users."""
     return [Endpoint(address_in(VPN_ASN, rng), VPN_ASN) for _ in range(count)]
 
