@@ -37,6 +37,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
+from investigations.detection.models import AccountIndicator, Indicator  # noqa: E402
 from investigations.models import AggregateSnapshot, Alert, Case, CaseMembership  # noqa: E402
 
 PREFIX = "bench_"
@@ -52,11 +53,12 @@ def wipe() -> None:
     """Remove an earlier bench scenario (cascades to events, alerts and memberships)."""
     with connection.cursor() as cur:
         cur.execute("DELETE FROM accounts_usageevent WHERE event_id LIKE %s", [PREFIX + "%"])
-    Alert.objects.filter(alert_id__startswith=PREFIX).delete()
+        cur.execute("DELETE FROM investigations_alert WHERE alert_id LIKE %s", [PREFIX + "%"])
     CaseMembership.objects.filter(account__account_id__startswith=PREFIX).delete()
     Case.objects.filter(title__startswith="Bench ").update(merged_into=None)
     Case.objects.filter(title__startswith="Bench ").delete()
     Account.objects.filter(account_id__startswith=PREFIX).delete()
+    Indicator.objects.filter(kind=Indicator.Kind.IP, value__startswith="198.51.", account_links__isnull=True).delete()
     AggregateSnapshot.objects.all().delete()
 
 
@@ -134,6 +136,30 @@ def build_events(*, case: Case, total: int, tag: str) -> None:
     with connection.cursor() as cur:
         cur.execute(sql, {"case": case.pk, "total": total, "size": size})
         cur.execute("ANALYZE accounts_usageevent")
+
+
+def build_ip_indicators(*, case: Case) -> None:
+    """Detection's indicator index for the proxy IPs (what `detect` builds), so IP search is an index probe."""
+    size = CaseMembership.objects.filter(case=case).count()
+    members = list(CaseMembership.objects.filter(case=case).order_by("account_id").values_list("account_id", flat=True))
+    pools: dict[str, list[int]] = {}
+    for idx, account_id in enumerate(members):
+        pools.setdefault(f"198.51.{idx // 5000}.{(idx // 20) % 250}", []).append(account_id)
+    indicators = {
+        i.value: i
+        for i in Indicator.objects.bulk_create(
+            [Indicator(kind=Indicator.Kind.IP, value=ip, account_count=len(ids)) for ip, ids in pools.items()],
+            ignore_conflicts=False,
+        )
+    }
+    AccountIndicator.objects.bulk_create(
+        [
+            AccountIndicator(account_id=a, indicator=indicators[ip], events=size)
+            for ip, ids in pools.items()
+            for a in ids
+        ],
+        batch_size=5000,
+    )
 
 
 def build_alerts(*, total: int, cases: list[Case]) -> None:
@@ -232,6 +258,7 @@ def main() -> None:
         t0 = time.perf_counter()
         build_events(case=big, total=args.events, tag="e")
         build_events(case=small, total=max(10, args.events // 10), tag="f")
+        build_ip_indicators(case=big)
         log(f"events: {time.perf_counter() - t0:.1f}s")
         t0 = time.perf_counter()
         build_alerts(total=args.alerts, cases=[big, small])

@@ -62,6 +62,7 @@ class Alert(models.Model):
             models.Index(fields=["detector"], name="alert_detector_idx"),
             # The queue's other sorts, and "all alerts of this account" on the account page.
             models.Index(fields=["status", "-score"], name="alert_status_score_idx"),
+            models.Index(fields=["-score", "-id"], name="alert_score_idx"),
             models.Index(fields=["account", "-raised_at"], name="alert_account_raised_idx"),
         ]
 

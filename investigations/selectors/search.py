@@ -30,7 +30,8 @@ def matching_account_pks(query: str) -> set[int]:
     if _is_ip(q):
         field_match |= Q(signup_ip=q)
     pks = set(Account.objects.filter(field_match).values_list("id", flat=True)[:MAX_ACCOUNTS_PER_IP])
-    if _is_ip(q):
+    if _is_ip(q) and not Indicator.objects.filter(kind=Indicator.Kind.IP).exists():
+        # Before detection has built its indicator index, fall back to scanning the events.
         pks |= set(
             UsageEvent.objects.filter(ip=q).values_list("account_id", flat=True).distinct()[:MAX_ACCOUNTS_PER_IP]
         )
