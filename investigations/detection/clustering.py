@@ -58,6 +58,17 @@ PAIR_CAP = 150
 MIN_VOTE = 0.1
 # Groups declaring different organisation ids need this many times the threshold to merge.
 ORG_GUARD = 2.0
+# System prompts and tool schemas: the same public toolkit gives unrelated operators the same ones,
+# so beyond RARE_CONTENT_GROUPS groups they corroborate other evidence but never link on their own.
+# Kinds that restate one fact (signing up from 203.0.113.7 implies its /24): counted once per pair.
+SAME_FACT = {Indicator.Kind.SIGNUP_IP: "signup", Indicator.Kind.SIGNUP_NET: "signup"}
+CONTENT_KINDS = frozenset({Indicator.Kind.SYSTEM_PROMPT, Indicator.Kind.TOOLS})
+RARE_CONTENT_GROUPS = 3
+# What one operator's clusters share and a toolkit does not hand out: addresses and sign-up traces.
+# (User agents, TLS fingerprints and ASNs come with the toolkit or the cloud, like content.)
+INFRASTRUCTURE_KINDS = frozenset(
+    {Indicator.Kind.IP, Indicator.Kind.SIGNUP_IP, Indicator.Kind.SIGNUP_NET, Indicator.Kind.EMAIL_PATTERN}
+)
 # Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
 TRAIT_SHARE = 0.8
 TRAIT_MIN_ACCOUNTS = 3
@@ -188,6 +199,8 @@ def cluster_accounts() -> Clustering:
     # Distinct values add up (ten shared proxy IPs are ten observations); many behavioural links
     # between the same two groups count once per signal, at their strongest.
     votes: dict[tuple[int, int], float] = defaultdict(float)
+    backed: set[tuple[int, int]] = set()
+    once: dict[tuple[int, int, str], float] = {}
     groups_of_value: dict[int, int] = {}
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
@@ -200,8 +213,18 @@ def cluster_accounts() -> Clustering:
         weight = value_weight(kind, len(roots))
         if weight < MIN_VOTE:
             continue
+        corroborating = kind not in CONTENT_KINDS or len(roots) <= RARE_CONTENT_GROUPS
+        family = SAME_FACT.get(kind)
         for pair in combinations(sorted(roots), 2):
-            votes[pair] += weight
+            if family is None:
+                votes[pair] += weight
+            else:
+                key = (pair[0], pair[1], family)
+                once[key] = max(once.get(key, 0.0), weight)
+            if corroborating:
+                backed.add(pair)
+    for (ra, rb, _family), weight in once.items():
+        votes[(ra, rb)] += weight
     strongest: dict[tuple[int, int, str], float] = {}
     for a, peers in links.items():
         for b, signal, weight, _count in peers:
@@ -212,7 +235,9 @@ def cluster_accounts() -> Clustering:
                     strongest[key] = max(strongest.get(key, 0.0), weight)
     for (ra, rb, _signal), weight in strongest.items():
         votes[(ra, rb)] += weight
-    _join_votes(uf, votes, orgs)
+        backed.add((ra, rb))
+    # Content shared by more than a few groups (a toolkit's default prompt) only adds to other evidence.
+    _join_votes(uf, {pair: total for pair, total in votes.items() if pair in backed}, orgs)
 
     # Stage 3 (second order): a value worn (almost) only by accounts that already sit in
     # multi-account clusters is a trait of those operators, however many accounts wear it: a
@@ -241,9 +266,14 @@ def cluster_accounts() -> Clustering:
             key = (min(ra, rb), max(ra, rb), kind)
             trait_votes[key] = max(trait_votes.get(key, 0.0), weight)
     second: dict[tuple[int, int], float] = defaultdict(float)
-    for (ra, rb, _kind), weight in trait_votes.items():
+    infrastructure: set[tuple[int, int]] = set()
+    for (ra, rb, kind), weight in trait_votes.items():
         second[(ra, rb)] += weight
-    _join_votes(uf, second, orgs)
+        if kind in INFRASTRUCTURE_KINDS and weight >= MIN_VOTE:
+            infrastructure.add((ra, rb))
+    # Content alone does not merge clusters: distinct operators run the same public harvesting
+    # toolkit (same prompts, same tool schema); one operator's clusters also share infrastructure.
+    _join_votes(uf, {pair: total for pair, total in second.items() if pair in infrastructure}, orgs)
 
     flagged = set(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
     by_root: dict[int, list[int]] = defaultdict(list)

@@ -26,7 +26,8 @@ def case_list_for_user(
     if min_score is not None:
         cases = cases.filter(risk_score__gte=min_score)
     if account:
-        cases = cases.filter(memberships__account__account_id=account)
+        # A subquery, not a join: joining would restrict the member counts below to that account.
+        cases = cases.filter(pk__in=CaseMembership.objects.filter(account__account_id=account).values("case_id"))
     return cases.annotate(
         member_count=Count("memberships", distinct=True),
         flagged_count=Count("memberships", filter=Q(memberships__account__flagged_at__isnull=False), distinct=True),

@@ -141,6 +141,7 @@ class _CaseSync:
         }
         self.cases: dict[int, Case] = {m.case_id: m.case for m in self.memberships.values()}
         self.assigned: dict[int, int] = {}
+        self.moved_into: dict[int, int] = {}
         self.stats: Counter[str] = Counter()
 
     def touched(self, case_id: int) -> bool:
@@ -207,6 +208,7 @@ class _CaseSync:
                 self.stats["alerts_raised"] += 1
                 continue
             moved.append((membership, old.pk))
+            self.moved_into[old.pk] = target.pk
             membership.case = target
             self.assigned[account] = target.pk
         if added:
@@ -273,16 +275,22 @@ class _CaseSync:
             case.status = Case.Status.CLOSED
             case.resolution = Case.Resolution.INCONCLUSIVE
             case.closed_at = timezone.now()
-            case.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
+            case.merged_into_id = self.moved_into.get(case.pk)
+            case.save(update_fields=["status", "resolution", "closed_at", "merged_into", "updated_at"])
+            merged = case.merged_into_id is not None
             audit_record(
                 actor=None,
-                action="case.dissolved",
+                action="case.merged" if merged else "case.dissolved",
                 obj=case,
-                reason="all its accounts now belong to other cases or are no longer linked",
+                reason=(
+                    f"detection found the same operator behind case #{case.merged_into_id}; its accounts moved there"
+                    if merged
+                    else "its accounts are no longer linked to each other"
+                ),
                 before=before,
-                after={"status": case.status},
+                after={"status": case.status, "merged_into": case.merged_into_id},
             )
-            self.stats["cases_dissolved"] += 1
+            self.stats["cases_merged" if merged else "cases_dissolved"] += 1
 
     def refresh_evidence_and_scores(self) -> None:
         """Evidence and link strength of every detection member, and the risk score of every live case."""

@@ -44,7 +44,7 @@ RULES: dict[str, KindRule] = {
     # content hashes need a second, independent kind of evidence (proxies, sign-ups, lockstep).
     Kind.SYSTEM_PROMPT: KindRule(0.45, common_at=400),
     Kind.TOOLS: KindRule(0.4, common_at=400),
-    Kind.SIGNUP_IP: KindRule(0.4, common_at=200),
+    Kind.SIGNUP_IP: KindRule(0.35, common_at=200),
     Kind.IP: KindRule(0.3, common_at=100),
     Kind.EMAIL_PATTERN: KindRule(0.35, common_at=100),
     Kind.JA4: KindRule(0.25, common_at=100),
