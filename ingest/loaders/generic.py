@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+from django.db import connection
 from django.db.models import Min
 
 from accounts.models import Account, UsageEvent
@@ -101,15 +102,20 @@ def _new_rows(rows: list[tuple[Any, ...]], model: Any, field: str, seen: set[str
 
 
 def _store_events(batch_id: int, rows: list[tuple[Any, ...]], seen: set[str]) -> int:
+    """One executemany: bulk_create on SQLite is capped at 999 parameters, about 50 events per INSERT."""
     fresh = _new_rows(rows, UsageEvent, "event_id", seen)
     pks = _account_pks({r[1] for r in fresh})
-    objs = []
+    fields = [UsageEvent._meta.get_field("account" if name == "account_id" else name) for name in EVENT_COLUMNS]
+    fields.append(UsageEvent._meta.get_field("batch_id"))
+    values = []
     for row in fresh:
-        values = dict(zip(EVENT_COLUMNS, row, strict=True))
-        values["account_id"] = pks[values["account_id"]]
-        objs.append(UsageEvent(batch_id=batch_id, **values))
-    UsageEvent.objects.bulk_create(objs, batch_size=500)
-    return len(objs)
+        row = (row[0], pks[row[1]], *row[2:], batch_id)
+        values.append([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {UsageEvent._meta.db_table} ({columns}) VALUES ({placeholders})", values)
+    return len(values)
 
 
 def _store_alerts(batch_id: int, rows: list[tuple[Any, ...]], seen: set[str]) -> int:
