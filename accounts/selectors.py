@@ -25,6 +25,11 @@ class LinkedAccount:
     case_id: int | None = None
 
 
+def _short(value: str) -> str:
+    """Long hashes (system prompts, tool harnesses) shortened to what a person compares by eye."""
+    return value if len(value) <= 24 else f"{value[:12]}…{value[-6:]}"
+
+
 def account_get_for_user(*, user: AbstractBaseUser | AnonymousUser, account_id: str) -> Account:
     if not (user.is_authenticated and user.has_perm("accounts.view_account")):
         from django.core.exceptions import PermissionDenied
@@ -59,7 +64,7 @@ def linked_accounts(*, account: Account, membership: CaseMembership | None, can_
                 for i in sorted(common)[:5]:
                     signal, value = links["indicators"][i][:2]
                     value = link_selectors.mask_value(signal, value, can_view_pii=can_view_pii)
-                    entry.reasons.append(f"{signal}: {value}")
+                    entry.reasons.append(f"{signal}: {_short(value)}")
                 if len(found) >= MAX_LINKED:
                     break
     match = Q()
@@ -78,9 +83,9 @@ def linked_accounts(*, account: Account, membership: CaseMembership | None, can_
                 peer.account_id, LinkedAccount(peer.account_id, link_selectors.account_state(peer))
             )
             if account.payment_fingerprint and peer.payment_fingerprint == account.payment_fingerprint:
-                entry.reasons.append(f"payment_fingerprint: {peer.payment_fingerprint}")
+                entry.reasons.append(f"payment: {_short(peer.payment_fingerprint)}")
             if account.signup_ip and peer.signup_ip == account.signup_ip:
-                entry.reasons.append(f"signup_ip: {peer.signup_ip}")
+                entry.reasons.append(f"signup_ip: {peer.signup_ip}")  # same spelling as the evidence
     for entry in found.values():
         entry.reasons = list(dict.fromkeys(entry.reasons))
     return sorted(found.values(), key=lambda e: (-len(e.reasons), e.account_id))[:MAX_LINKED]
