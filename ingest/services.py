@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Sum
@@ -31,6 +31,7 @@ from ingest.loaders import ChunkCounts, get_loader
 from ingest.models import Batch, BatchChunk
 from ingest.reader import BatchFileError
 from ingest.splitter import split_file
+from investigations.detection.tasks import detect_after_batch
 from investigations.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _enqueue_chunks(chunk_ids: list[int]) -> None:
 def batch_create(
     *,
     source: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     upload: File | None = None,
     path: str | Path | None = None,
     copy: bool = True,
@@ -277,6 +278,7 @@ def batch_finish(*, batch_id: int) -> bool:
             return False
         audit_record(actor=None, action="batch.finished", obj=Batch.objects.get(pk=batch_id), after=totals)
         transaction.on_commit(lambda: storage.remove_chunk_files(batch_id))
+        detect_after_batch.delay_on_commit(batch_id)
     return True
 
 
@@ -295,7 +297,7 @@ def batch_fail(*, batch_id: int, error: str, split_token: str | None = None, cou
 
 
 @transaction.atomic
-def batch_resume(*, batch_id: int, actor: AbstractBaseUser | None = None, stale_after: timedelta | None = None) -> int:
+def batch_resume(*, batch_id: int, actor: User | None = None, stale_after: timedelta | None = None) -> int:
     """Re-enqueue whatever a batch still needs; returns how many tasks were enqueued.
 
     Use it after a worker crash or a database outage: `python manage.py ingest
