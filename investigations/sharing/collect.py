@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
 from accounts.models import Account, UsageEvent
@@ -61,7 +62,7 @@ PUBLIC_WEBMAIL = frozenset(
 )
 # A prompt SimHash is shared when this many confirmed accounts sent the same templated prompt.
 MIN_SIMHASH_ACCOUNTS = 3
-MAX_SIMHASHES = 200
+MAX_SIMHASHES = 50
 _PRIVATE_NETS = [
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 ]
@@ -190,7 +191,41 @@ def collect(cases: list[Case]) -> Collected:
     return result
 
 
+_SETS = ["ip", "asn", "user_agent", "ja4", "system_prompt_sha256", "tools_sha256"]
+_SET_KINDS = ["ip", "asn", "user-agent", "ja4", "system-prompt", "tools"]
+
+
+def _event_hits_pg(ids: list[int]) -> list[event_values.Hit]:
+    """PostgreSQL: every per-account aggregate in one pass over the accounts' events (GROUPING SETS)."""
+    cols = ", ".join(_SETS)
+    sets = ", ".join(f"(account_id, {c})" for c in _SETS) + ", (ip, asn)"
+    sql = f"""
+        SELECT account_id, host(ip), asn, user_agent, ja4, system_prompt_sha256, tools_sha256,
+               count(*), min(ts), max(ts), GROUPING({cols})
+        FROM {UsageEvent._meta.db_table} WHERE account_id = ANY(%s)
+        GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 - fixed column names only
+    hits: list[event_values.Hit] = []
+    full = (1 << len(_SETS)) - 1
+    with connection.cursor() as cur:
+        cur.execute(sql, [ids])
+        for account_id, *vals, n, first, last, grouping in cur.fetchall():
+            if account_id is None:  # the (ip, asn) set
+                if vals[0] is not None and vals[1] is not None:
+                    hits.append(event_values.Hit(0, "ip-asn", f"{vals[0]}|{vals[1]}", 0, None, None))
+                continue
+            # GROUPING() has bit (5 - i) clear for the one column grouped in this set.
+            index = next(i for i in range(len(_SETS)) if not (grouping >> (len(_SETS) - 1 - i)) & 1)
+            value = vals[index]
+            if value is None or value == "" or grouping == full:
+                continue
+            hits.append(event_values.Hit(account_id, _SET_KINDS[index], str(value), n, first, last))
+    return hits
+
+
 def _event_hits(ids: list[int]) -> list[event_values.Hit]:
+    if connection.vendor == "postgresql":
+        return _event_hits_pg(ids) + _templated_simhash_hits(ids)
     hits: list[event_values.Hit] = []
     events = UsageEvent.objects.filter(account_id__in=ids)
     for kind, column in event_values.EVENT_COLUMNS.items():
@@ -204,6 +239,15 @@ def _event_hits(ids: list[int]) -> list[event_values.Hit]:
             .order_by()
         )
         hits.extend(event_values.Hit(a, kind, str(val), n, f, last) for a, val, n, f, last in rows)
+    hits.extend(_templated_simhash_hits(ids))
+    pairs = events.exclude(ip__isnull=True).exclude(asn__isnull=True).values_list("ip", "asn").distinct().order_by()
+    hits.extend(event_values.Hit(0, "ip-asn", f"{ip}|{asn}", 0, None, None) for ip, asn in pairs)  # type: ignore[arg-type]
+    return hits
+
+
+def _templated_simhash_hits(ids: list[int]) -> list[event_values.Hit]:
+    events = UsageEvent.objects.filter(account_id__in=ids)
+    hits: list[event_values.Hit] = []
     # Prompt SimHashes: nearly every prompt has its own; only templates repeated across accounts matter.
     templated = list(
         events.exclude(prompt_simhash__isnull=True)
@@ -221,8 +265,6 @@ def _event_hits(ids: list[int]) -> list[event_values.Hit]:
             .order_by()
         )
         hits.extend(event_values.Hit(a, "simhash", str(val), n, f, last) for a, val, n, f, last in rows)
-    pairs = events.exclude(ip__isnull=True).exclude(asn__isnull=True).values_list("ip", "asn").distinct().order_by()
-    hits.extend(event_values.Hit(0, "ip-asn", f"{ip}|{asn}", 0, None, None) for ip, asn in pairs)  # type: ignore[arg-type]
     return hits
 
 

@@ -31,7 +31,7 @@ from investigations.sharing.signing import sha256_canonical
 EXT_HASHED_IDENTIFIER = "extension-definition--bef4d3a4-c59b-480e-8b87-2f52aa52a04b"
 EXT_PROMPT_FINGERPRINT = "extension-definition--929055f9-75a7-4859-9e87-e9ca67618b66"
 EXT_CLIENT_FINGERPRINT = "extension-definition--2ae3d979-4f31-4779-9e69-d8e2e4fcc9a8"
-PRIVATE_EXCERPT_SAMPLE = 500
+PRIVATE_EXCERPT_SAMPLE = 100
 CHUNK = 100  # comparisons per indicator pattern: keeps patterns readable and bundles compact
 
 ATLAS = [

@@ -14,6 +14,7 @@ from investigations.sharing import tlp
 _EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_.@+\-]+")
 
 
 def _refs(value: object, key: str = "") -> Iterable[str]:
@@ -50,8 +51,13 @@ def lint_bundle(bundle: dict, *, private_values: Iterable[str] = ()) -> list[str
 
     if match := _EMAIL.search(text):
         problems.append(f"an e-mail address appears in the bundle ({match.group(0)[:3]}…)")
+    # Ids and e-mails are looked up among the JSON's tokens (one pass); longer text (excerpts) by substring.
+    tokens = set(_TOKEN.findall(text))
     for value in private_values:
-        if value and len(value) >= 4 and value in text:
+        if not value or len(value) < 4:
+            continue
+        found = value in tokens if _TOKEN.fullmatch(value) else value in text
+        if found:
             problems.append(f"private value {value[:3]}… appears in the bundle (account id, e-mail or excerpt)")
 
     for obj in objects:
