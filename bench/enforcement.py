@@ -125,6 +125,10 @@ def main() -> None:
         analyst.groups.add(Group.objects.get(name="analyst"))
         lead = User.objects.create_user("bench-lead")
         lead.groups.add(Group.objects.get(name="lead"))
+        # A web process finalises the Celery app (task registry) once, at its first ban; not part of a ban.
+        from config.celery import app as celery_app
+
+        assert celery_app.tasks  # finalises the app and imports the task modules
         case = build_case(args.accounts)
         log(f"case of {args.accounts} flagged accounts built; threshold {settings.ENFORCEMENT_APPROVAL_THRESHOLD}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -195,7 +196,11 @@ def _review(*, action: EnforcementAction, actor: User, comment: str, approved: b
 
 
 def _serialise_change_writers() -> None:
-    """Hold a transaction-scoped lock so change ids become visible in id order (SQLite serialises anyway)."""
+    """Apply one action at a time (transaction-scoped lock; SQLite serialises writers anyway).
+
+    So change ids become visible in id order (the polling cursor relies on it), and two overlapping
+    actions never read the same "before" state.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGE_LOCK_KEY])
@@ -204,19 +209,71 @@ def _serialise_change_writers() -> None:
 def _apply(*, action: EnforcementAction, actor: User) -> None:
     """Set the accounts' state in bulk and write one change (history + outbox row) per account that changed.
 
-    Accounts already in the target state are left alone: banning twice is harmless.
+    Accounts already in the target state are left alone: banning twice is harmless. The accounts are
+    selected through the action's items (a subquery), so no statement carries 1,500 parameters.
     """
     from investigations.enforcement import tasks  # tasks import delivery, not services: no cycle at load
 
     _serialise_change_writers()
     target = action.target_state
-    ids = list(action.items.order_by("account_id").values_list("account_id", flat=True))
-    # Lock the rows in id order: two overlapping bans wait for each other instead of deadlocking.
-    locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    current = dict(locked.values_list("pk", "enforcement"))
-    changing = [pk for pk in ids if current.get(pk) != target]
+    named = Account.objects.filter(enforcement_items__action=action)
+    # No row locks needed for this read: only these services change `enforcement`, and they run one at a
+    # time (the advisory lock above on PostgreSQL, the database write lock on SQLite).
+    rows = list(named.order_by("pk").values_list("pk", "account_id", "enforcement"))
+    changing = [(pk, name, state) for pk, name, state in rows if state != target]
     now = timezone.now()
-    Account.objects.filter(pk__in=changing).update(enforcement=target, enforcement_changed_at=now)
+    if connection.vendor == "postgresql":
+        _insert_changes_sql(action=action, target=target, now=now)
+    else:
+        _insert_changes_orm(action=action, target=target, now=now, before={pk: state for pk, _, state in changing})
+    named.exclude(enforcement=target).update(enforcement=target, enforcement_changed_at=now)
+    action.status = EnforcementAction.Status.APPLIED
+    action.applied_at = now
+    action.changed_count = len(changing)
+    action.save(update_fields=["status", "applied_at", "changed_count"])
+    audit_record(
+        actor=actor,
+        action=f"enforcement.{action.kind}_applied",
+        obj=action,
+        reason=action.reason,
+        before={"enforcement": {name: state for _, name, state in changing}},
+        after={
+            "enforcement": target,
+            "accounts": [name for _, name, _ in changing],
+            "unchanged": len(rows) - len(changing),
+        },
+    )
+    if changing:
+        tasks.deliver_changes.delay_on_commit()
+
+
+def _insert_changes_sql(*, action: EnforcementAction, target: str, now: datetime) -> None:
+    """One INSERT ... SELECT: the database numbers each account's change and draws its idempotency key.
+
+    Runs before the accounts are updated, so `before` is read from their current state. Rows are
+    inserted in account order, so their ids (the polling cursor) follow it.
+    """
+    # Table names come from model metadata; every value is a parameter.
+    change, account, item = (m._meta.db_table for m in (EnforcementChange, Account, EnforcementActionItem))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {change} (action_id, account_id, kind, before, after, account_seq, created_at,
+                                  idempotency_key, delivery_state, attempts, last_error, next_attempt_at)
+            SELECT %s, a.id, %s, a.enforcement, %s,
+                   COALESCE((SELECT max(c.account_seq) FROM {change} c WHERE c.account_id = a.id), 0) + 1,
+                   %s, gen_random_uuid(), %s, 0, '', %s
+            FROM {item} i JOIN {account} a ON a.id = i.account_id
+            WHERE i.action_id = %s AND a.enforcement <> %s
+            ORDER BY a.id
+            """,
+            [action.pk, action.kind, target, now, EnforcementChange.Delivery.PENDING, now, action.pk, target],
+        )
+
+
+def _insert_changes_orm(*, action: EnforcementAction, target: str, now: datetime, before: dict[int, str]) -> None:
+    """The portable path (SQLite, the embedded demo): number the changes in Python, one bulk INSERT."""
+    changing = sorted(before)
     last_seq = dict(
         EnforcementChange.objects.filter(account_id__in=changing)
         .values("account_id")
@@ -229,7 +286,7 @@ def _apply(*, action: EnforcementAction, actor: User) -> None:
                 action=action,
                 account_id=pk,
                 kind=action.kind,
-                before=current[pk],
+                before=before[pk],
                 after=target,
                 account_seq=last_seq.get(pk, 0) + 1,
                 created_at=now,
@@ -239,21 +296,6 @@ def _apply(*, action: EnforcementAction, actor: User) -> None:
         ],
         batch_size=2000,
     )
-    action.status = EnforcementAction.Status.APPLIED
-    action.applied_at = now
-    action.changed_count = len(changing)
-    action.save(update_fields=["status", "applied_at", "changed_count"])
-    names = list(Account.objects.filter(pk__in=changing).order_by("pk").values_list("account_id", flat=True))
-    audit_record(
-        actor=actor,
-        action=f"enforcement.{action.kind}_applied",
-        obj=action,
-        reason=action.reason,
-        before={"enforcement": {name: current[pk] for pk, name in zip(changing, names, strict=True)}},
-        after={"enforcement": target, "accounts": names, "unchanged": len(ids) - len(changing)},
-    )
-    if changing:
-        tasks.deliver_changes.delay_on_commit()
 
 
 @transaction.atomic
