@@ -37,6 +37,8 @@ class Command(BaseCommand):
         began = time.monotonic()
         self._step("Migrating the embedded database", settings.DATABASES["default"]["NAME"])
         call_command("migrate", interactive=False, verbosity=0)
+        # Static files are served by finders in the demo; an existing STATIC_ROOT only keeps whitenoise from warning.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
         logins, created = demo_logins_ensure()
         self._step("Demo logins", "created" if created else "reused")
