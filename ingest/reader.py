@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_LINE_BYTES = 64 * 1024
@@ -24,6 +24,10 @@ _KNOWN_BINARY = {
     b"BZh": "a bzip2 archive",
     b"\xfd7zXZ": "an xz archive",
 }
+
+
+class LineSource(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 class BatchFileError(Exception):
@@ -62,7 +66,7 @@ def describe_binary(sample: bytes) -> str | None:
 
 
 def iter_lines(
-    stream: BinaryIO, *, first_line: int = 1, max_bytes: int = MAX_LINE_BYTES
+    stream: LineSource, *, first_line: int = 1, max_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, bytes | None]]:
     """Yield `(line_number, content)` for every non-blank line; content is None for a too-long line.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -15,17 +15,17 @@ VIEW_PERMISSION = "ingest.view_batch"
 UPLOAD_PERMISSION = "investigations.upload_batch"
 
 
-def _require_view(user: AbstractBaseUser | AnonymousUser) -> None:
+def _require_view(user: User | AnonymousUser) -> None:
     if not user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied("You may not view batches.")
 
 
-def batch_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Batch]:
+def batch_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Batch]:
     _require_view(user)
     return Batch.objects.select_related("created_by").order_by("-created_at", "-pk")
 
 
-def batch_get_for_user(*, user: AbstractBaseUser | AnonymousUser, batch_id: int) -> Batch:
+def batch_get_for_user(*, user: User | AnonymousUser, batch_id: int) -> Batch:
     _require_view(user)
     return get_object_or_404(Batch.objects.select_related("created_by", "duplicate_of"), pk=batch_id)
 

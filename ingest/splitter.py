@@ -58,11 +58,6 @@ class _HashingReader:
         self.size += len(data)
         return data
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # used by BufferedReader in GzipFile
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def readable(self) -> bool:
         return True
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Field, Min
 
 from accounts.models import Account, UsageEvent
 from ingest.loaders import ChunkCounts
@@ -105,13 +105,13 @@ def _store_events(batch_id: int, rows: list[tuple[Any, ...]], seen: set[str]) ->
     """One executemany: bulk_create on SQLite is capped at 999 parameters, about 50 events per INSERT."""
     fresh = _new_rows(rows, UsageEvent, "event_id", seen)
     pks = _account_pks({r[1] for r in fresh})
-    fields = [UsageEvent._meta.get_field("account" if name == "account_id" else name) for name in EVENT_COLUMNS]
-    fields.append(UsageEvent._meta.get_field("batch_id"))
+    names = ["account" if name == "account_id" else name for name in EVENT_COLUMNS] + ["batch_id"]
+    fields = [cast(Field, UsageEvent._meta.get_field(name)) for name in names]
     values = []
     for row in fresh:
         row = (row[0], pks[row[1]], *row[2:], batch_id)
         values.append([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {UsageEvent._meta.db_table} ({columns}) VALUES ({placeholders})", values)
