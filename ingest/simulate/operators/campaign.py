@@ -151,12 +151,10 @@ class Campaign(Operator):
                 status="active",
             )
             self.accounts.append(account)
-        # Each account rotates through its own slice of the pool; slices overlap, as pool leases do.
-        self._slices = {}
-        slice_len = max(4, len(self.pool) // 6)
-        for account in self.accounts:
-            offset = rng.randrange(len(self.pool))
-            self._slices[account.account_id] = [self.pool[(offset + k) % len(self.pool)] for k in range(slice_len)]
+        # Each account rotates through its own slice of the pool (a start offset into it);
+        # slices overlap, as pool leases do.
+        self._slice_len = max(4, len(self.pool) // 6)
+        self._lease = {account.account_id: rng.randrange(len(self.pool)) for account in self.accounts}
 
     def flag_rules(self) -> list[FlagRule]:
         return [
@@ -232,5 +230,5 @@ class Campaign(Operator):
                 )
 
     def _address(self, account: SimAccount) -> network.Endpoint:
-        lease = self._slices[account.account_id]
-        return lease[self.rng.randrange(len(lease))]
+        index = self._lease[account.account_id] + self.rng.randrange(self._slice_len)
+        return self.pool[index % len(self.pool)]
