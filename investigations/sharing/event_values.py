@@ -106,15 +106,30 @@ def account_hits(values: dict[str, set[str]], *, account_ids: list[int] | None =
 
 
 def _index_hits(values: dict[str, set[str]], account_ids: list[int] | None) -> list[Hit]:
-    from investigations.detection.models import AccountIndicator
+    from investigations.detection.models import AccountIndicator, Indicator
 
     hits: list[Hit] = []
-    for kind, vals in values.items():
-        qs = AccountIndicator.objects.filter(indicator__kind=INDEX_KINDS[kind], indicator__value__in=list(vals))
-        if account_ids is not None:
-            qs = qs.filter(account_id__in=account_ids)
-        rows = qs.values_list("account_id", "indicator__value", "events")
-        hits.extend(Hit(acc, kind, val, events, None, None) for acc, val, events in rows.iterator(chunk_size=20_000))
+    if connection.vendor != "postgresql":  # SQLite (embedded demo): small data, plain IN lists
+        for kind, vals in values.items():
+            qs = AccountIndicator.objects.filter(indicator__kind=INDEX_KINDS[kind], indicator__value__in=list(vals))
+            if account_ids is not None:
+                qs = qs.filter(account_id__in=account_ids)
+            rows = qs.values_list("account_id", "indicator__value", "events")
+            hits.extend(Hit(acc, kind, val, events, None, None) for acc, val, events in rows)
+        return hits
+    scope = "AND ai.account_id = ANY(%s)" if account_ids is not None else ""
+    sql = f"""
+        SELECT ai.account_id, i.value, ai.events FROM {Indicator._meta.db_table} i
+        JOIN {AccountIndicator._meta.db_table} ai ON ai.indicator_id = i.id
+        WHERE i.kind = %s AND i.value = ANY(%s) {scope}
+    """  # noqa: S608 - table names only
+    with connection.cursor() as cur:
+        for kind, vals in values.items():
+            params: list = [INDEX_KINDS[kind], list(vals)]
+            if account_ids is not None:
+                params.append(account_ids)
+            cur.execute(sql, params)
+            hits.extend(Hit(acc, kind, val, events, None, None) for acc, val, events in cur.fetchall())
     return hits
 
 

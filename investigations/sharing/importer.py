@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -146,47 +146,78 @@ def import_bundle(
     return record
 
 
+_COLUMNS = [
+    "stix_id",
+    "stix_modified",
+    "name",
+    "description",
+    "pattern",
+    "kind",
+    "value",
+    "key_id",
+    "tlp",
+    "confidence",
+    "valid_from",
+    "valid_until",
+]
+
+
 def _store(partner: Partner, record: PartnerImport, parsed: list[_Parsed]) -> list[PartnerIndicator]:
+    """Upsert one row per (indicator, value); a newer version of a partner indicator replaces the older."""
     rows = [
-        PartnerIndicator(
-            partner=partner,
-            partner_import=record,
-            stix_id=p.stix_id,
-            stix_modified=p.modified,
-            name=p.name,
-            description=p.description,
-            pattern=p.pattern,
-            kind=v.kind,
-            value=v.value[:512],
-            key_id=v.key_id[:64],
-            tlp=p.tlp,
-            confidence=p.confidence,
-            valid_from=p.valid_from,
-            valid_until=p.valid_until,
+        (
+            p.stix_id,
+            p.modified,
+            p.name,
+            p.description,
+            p.pattern,
+            v.kind,
+            v.value[:512],
+            v.key_id[:64],
+            p.tlp,
+            p.confidence,
+            p.valid_from,
+            p.valid_until,
         )
         for p in parsed
         for v in p.values
     ]
-    update = [
-        "partner_import",
-        "stix_modified",
-        "name",
-        "description",
-        "pattern",
-        "key_id",
-        "tlp",
-        "confidence",
-        "valid_from",
-        "valid_until",
-    ]
-    PartnerIndicator.objects.bulk_create(
-        rows,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["partner", "stix_id", "kind", "value"],
-        update_fields=update,
-    )
+    rows = list({(r[0], r[5], r[6]): r for r in rows}.values())  # one row per unique key, last wins
+    if connection.vendor == "postgresql":
+        _store_pg(partner, record, rows)
+    else:
+        PartnerIndicator.objects.bulk_create(
+            [
+                PartnerIndicator(partner=partner, partner_import=record, **dict(zip(_COLUMNS, r, strict=True)))
+                for r in rows
+            ],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["partner", "stix_id", "kind", "value"],
+            update_fields=["partner_import", *[c for c in _COLUMNS if c not in ("stix_id", "kind", "value")]],
+        )
     return list(PartnerIndicator.objects.filter(partner_import=record))
+
+
+def _store_pg(partner: Partner, record: PartnerImport, rows: list[tuple]) -> None:
+    """COPY into a temporary table, then one INSERT ... ON CONFLICT: 50,000 rows in well under a second."""
+    table = PartnerIndicator._meta.db_table
+    cols = ", ".join(_COLUMNS)
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in ["partner_import_id", *_COLUMNS] if c not in ("stix_id", "kind", "value")
+    )
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS hw_partner_ind")
+        cur.execute(f"CREATE TEMP TABLE hw_partner_ind ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
+        with cur.connection.cursor().copy(f"COPY hw_partner_ind ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO {table} (partner_id, partner_import_id, {cols}) "
+            f"SELECT %s, %s, {cols} FROM hw_partner_ind "
+            f"ON CONFLICT (partner_id, stix_id, kind, value) DO UPDATE SET {updates}",
+            [partner.pk, record.pk],
+        )  # noqa: S608 - column names are constants
 
 
 def _raise_alerts(
@@ -217,7 +248,12 @@ def _raise_alerts(
             )
         )
     Alert.objects.bulk_create(alerts, batch_size=2000, ignore_conflicts=True)
-    by_alert_id = dict(Alert.objects.filter(alert_id__in=[a.alert_id for a in alerts]).values_list("alert_id", "pk"))
+    if connection.vendor != "postgresql":
+        by_alert_id = dict(
+            Alert.objects.filter(alert_id__in=[a.alert_id for a in alerts]).values_list("alert_id", "pk")
+        )
+    else:
+        by_alert_id = _alert_ids_pg([a.alert_id for a in alerts])
     for m, alert in zip(found, alerts, strict=True):
         matches.append(
             PartnerMatch(
@@ -238,3 +274,10 @@ def _raise_alerts(
     )
     Account.objects.filter(pk__in={m.account_id for m in found}, flagged_at__isnull=True).update(flagged_at=now)
     return len(alerts)
+
+
+def _alert_ids_pg(alert_ids: list[str]) -> dict[str, int]:
+    # = ANY(array) is one parameter, where an IN list of 50,000 placeholders costs seconds to bind.
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT alert_id, id FROM {Alert._meta.db_table} WHERE alert_id = ANY(%s)", [alert_ids])  # noqa: S608
+        return dict(cur.fetchall())
