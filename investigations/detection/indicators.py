@@ -46,17 +46,46 @@ def _ensure_sqlite_functions() -> None:
         connection.connection.create_function("hw_email_pattern", 1, email_pattern, deterministic=True)
 
 
+_STAGE = "hw_event_values"
+_EVENT_KINDS = [
+    (Kind.IP, "ip"),
+    (Kind.ASN, "asn"),
+    (Kind.USER_AGENT, "user_agent"),
+    (Kind.JA4, "ja4"),
+    (Kind.SYSTEM_PROMPT, "system_prompt"),
+    (Kind.TOOLS, "tools"),
+]
+
+
+def _stage_events(cursor, ids: Sequence[int] | None) -> None:
+    """One pass over the events: distinct (account, ip, asn, UA, JA4, prompt, tools) with counts.
+
+    Every event indicator is then read from this much smaller table instead of
+    scanning the event table once per kind.
+    """
+    scope, params = _scope_sql("e.account_id", ids)
+    cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    # Raw columns: converting (host(), CAST) after grouping costs one call per distinct value, not per event.
+    cursor.execute(
+        f"CREATE TEMP TABLE {_STAGE} AS SELECT e.account_id AS account_id, e.ip AS ip, "
+        "e.asn AS asn, e.user_agent AS user_agent, e.ja4 AS ja4, "
+        "e.system_prompt_sha256 AS system_prompt, e.tools_sha256 AS tools, COUNT(*) AS n "
+        f"FROM {_EVENTS} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3, 4, 5, 6, 7",
+        params,
+    )
+
+
 def _event_sources() -> list[tuple[str, str, str]]:
-    """(kind, SQL value expression, SQL 'has a value' condition) over the events table."""
-    ip = "host(e.ip)" if _postgres() else "e.ip"
-    return [
-        (Kind.IP, ip, "e.ip IS NOT NULL"),
-        (Kind.ASN, "CAST(e.asn AS TEXT)", "e.asn IS NOT NULL"),
-        (Kind.USER_AGENT, "e.user_agent", "e.user_agent <> ''"),
-        (Kind.JA4, "e.ja4", "e.ja4 <> ''"),
-        (Kind.SYSTEM_PROMPT, "e.system_prompt_sha256", "e.system_prompt_sha256 <> ''"),
-        (Kind.TOOLS, "e.tools_sha256", "e.tools_sha256 <> ''"),
-    ]
+    """(kind, SQL value expression, SQL 'has a value' condition) over the staged event values."""
+    sources = []
+    for kind, col in _EVENT_KINDS:
+        if kind == Kind.IP:
+            sources.append((kind, "host(e.ip)" if _postgres() else "e.ip", "e.ip IS NOT NULL"))
+        elif kind == Kind.ASN:
+            sources.append((kind, "CAST(e.asn AS TEXT)", "e.asn IS NOT NULL"))
+        else:
+            sources.append((kind, f"e.{col}", f"e.{col} <> ''"))
+    return sources
 
 
 def _profile_sources() -> list[tuple[str, str, str]]:
@@ -93,9 +122,10 @@ def _scope_sql(column: str, ids: Sequence[int] | None) -> tuple[str, list[int]]:
 
 
 def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None) -> None:
-    account_col = "e.account_id" if table == _EVENTS else "e.id"
-    count = "COUNT(*)" if table == _EVENTS else "0"
-    scope, params = _scope_sql(account_col, ids)
+    account_col = "e.account_id" if table == _STAGE else "e.id"
+    count = "SUM(e.n)" if table == _STAGE else "0"
+    # The staged table already holds only the accounts in scope.
+    scope, params = _scope_sql(account_col, None if table == _STAGE else ids)
     cursor.execute(
         f"INSERT INTO {_IND} (kind, value, account_count) "
         f"SELECT DISTINCT %s, {expr}, 0 FROM {table} e WHERE {cond}{scope} "
@@ -151,21 +181,25 @@ def indicators_refresh(*, account_ids: Sequence[int] | None = None) -> int:
     with connection.cursor() as cursor:
         if account_ids is None:
             cursor.execute(f"DELETE FROM {_AI}")
+            _stage_events(cursor, None)
             for kind, expr, cond in _event_sources():
-                _index_source(cursor, _EVENTS, kind, expr, cond, None)
+                _index_source(cursor, _STAGE, kind, expr, cond, None)
             for kind, expr, cond in _profile_sources():
                 _index_source(cursor, _ACCOUNTS, kind, expr, cond, None)
             _recount(cursor, None)
+            cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
             cursor.execute(f"SELECT COUNT(DISTINCT account_id) FROM {_AI}")
             return cursor.fetchone()[0]
         ids = sorted(set(account_ids))
         touched = _indicator_ids_of(cursor, ids)
         for chunk in chunked(ids):
             cursor.execute(f"DELETE FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", list(chunk))
+            _stage_events(cursor, chunk)
             for kind, expr, cond in _event_sources():
-                _index_source(cursor, _EVENTS, kind, expr, cond, chunk)
+                _index_source(cursor, _STAGE, kind, expr, cond, chunk)
             for kind, expr, cond in _profile_sources():
                 _index_source(cursor, _ACCOUNTS, kind, expr, cond, chunk)
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
         touched |= _indicator_ids_of(cursor, ids)
         _recount(cursor, touched)
         return len(ids)

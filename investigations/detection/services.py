@@ -36,6 +36,7 @@ from investigations.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 DETECTOR = "hydra-watch-detection"
+WHOLE_TABLE_SHARE = 0.3
 _LOCK_KEY = 0x48594452  # "HYDR": one detection run at a time across workers
 
 
@@ -77,17 +78,23 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
         with _run_lock():
             t = time.perf_counter()
             scope: Sequence[int] | None = None if mode == DetectionRun.Mode.FULL else accounts_of_batch(batch_id)
+            # A batch touching a large share of all accounts is cheaper to refresh with whole-table scans.
+            refresh = scope
+            if scope is not None and len(scope) > WHOLE_TABLE_SHARE * max(Account.objects.count(), 1):
+                refresh = None
             with transaction.atomic():
-                features_refresh(account_ids=scope)
+                features_refresh(account_ids=refresh)
             t = step("features", t)
             with transaction.atomic():
-                indicators_refresh(account_ids=scope)
+                indicators_refresh(account_ids=refresh)
             t = step("indicators", t)
             with transaction.atomic():
                 prompt_echo_refresh(days=days_of_batch(None if scope is None else batch_id))
+                t = step("prompt_echo", t)
                 signup_burst_refresh()
+                t = step("signup_burst", t)
                 sync_activity_refresh(account_ids=scope)
-            t = step("signals", t)
+            t = step("sync_activity", t)
             clustering = cluster_accounts()
             t = step("clustering", t)
             stats = cases_sync(clustering=clustering)

@@ -19,6 +19,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+from django.db import connection
 from django.db.models import Max, Min
 
 from accounts.models import UsageEvent
@@ -46,20 +47,27 @@ def echo_weight(echoes: int) -> float:
     return min(MAX_WEIGHT, WEIGHT_PER_ECHO * echoes)
 
 
+def _epoch_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "CAST(EXTRACT(EPOCH FROM ts) AS BIGINT)"
+    return "CAST(strftime('%%s', ts) AS INTEGER)"
+
+
 def _day_arrays(day: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, epoch seconds, simhash) of one day's events, straight from a cursor (no model objects)."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    rows = list(
-        UsageEvent.objects.filter(ts__gte=start, ts__lt=start + timedelta(days=1), prompt_simhash__isnull=False)
-        .values_list("account_id", "ts", "prompt_simhash")
-        .iterator(chunk_size=20000)
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account_id, {_epoch_sql()}, prompt_simhash FROM {UsageEvent._meta.db_table} "
+            "WHERE ts >= %s AND ts < %s AND prompt_simhash IS NOT NULL",
+            [start, start + timedelta(days=1)],
+        )
+        rows = cursor.fetchall()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty.astype(np.uint64)
-    acc = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    ts = np.fromiter((int(r[1].timestamp()) for r in rows), dtype=np.int64, count=len(rows))
-    sim = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows)).view(np.uint64)
-    return acc, ts, sim
+    data = np.array(rows, dtype=np.int64)
+    return data[:, 0].copy(), data[:, 1].copy(), data[:, 2].copy().view(np.uint64)
 
 
 def _drop_stock_prompts(acc: np.ndarray, sim: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from itertools import combinations
 
+from django.db import connection
 from django.db.models import Max
-from django.db.models.functions import TruncMinute
 
 from accounts.models import Account, UsageEvent
 from investigations.detection.models import AccountLink
@@ -68,16 +68,21 @@ def sync_activity_refresh(*, account_ids: Sequence[int] | None = None) -> int:
     if flagged and latest is not None:
         windows: dict[int, set[int]] = defaultdict(set)
         since = latest - timedelta(days=LOOKBACK_DAYS)
-        for start in range(0, len(flagged), 2000):
-            rows = (
-                UsageEvent.objects.filter(account_id__in=flagged[start : start + 2000], ts__gte=since)
-                .annotate(minute=TruncMinute("ts"))
-                .values_list("account_id", "minute")
-                .distinct()
-                .order_by()
-            )
-            for account, minute in rows.iterator(chunk_size=20000):
-                windows[account].add(int(minute.timestamp()) // (60 * WINDOW_MINUTES))
+        window = 60 * WINDOW_MINUTES
+        if connection.vendor == "postgresql":
+            bucket = f"CAST(FLOOR(EXTRACT(EPOCH FROM ts) / {window}) AS BIGINT)"
+        else:
+            bucket = f"CAST(strftime('%%s', ts) AS INTEGER) / {window}"
+        with connection.cursor() as cursor:
+            for start in range(0, len(flagged), 2000):
+                chunk = flagged[start : start + 2000]
+                cursor.execute(
+                    f"SELECT DISTINCT account_id, {bucket} FROM {UsageEvent._meta.db_table} "
+                    f"WHERE ts >= %s AND account_id IN ({','.join(['%s'] * len(chunk))})",
+                    [since, *chunk],
+                )
+                for account, number in cursor.fetchall():
+                    windows[account].add(number)
         links = sync_pairs(windows)
     AccountLink.objects.filter(signal=SIGNAL).delete()
     return upsert_links(links)
