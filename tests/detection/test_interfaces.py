@@ -75,3 +75,25 @@ def test_the_post_batch_task_runs_detection_for_that_batch():
     assert runs.count() == 2 and {r.status for r in runs} == {DetectionRun.Status.DONE}
     # The world's accounts carry no batch id: nothing in scope, no case opened.
     assert Case.objects.count() == 0
+
+
+def test_selectors_for_the_dashboard_explain_an_account_and_hide_pii_from_viewers(detected, analyst, viewer):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.models import Account
+    from investigations.detection import selectors
+
+    account = Account.objects.get(account_id="acct_alpha_001")
+    why = selectors.account_links(user=analyst, account=account)
+    assert why["case"] is not None and why["evidence"][0]["signal"] == "payment"
+    assert {link["signal"] for link in why["links"]} >= {"prompt_echo"}
+    values = selectors.account_indicators(user=analyst, account=account)
+    payment = next(v for v in values if v["kind"] == "payment")
+    assert payment["accounts"] == 5
+    sharing = selectors.indicator_accounts(user=viewer, kind="payment", value=payment["value"])
+    assert "acct_alpha_001" in {a.account_id for a in sharing}
+    hidden = [v for v in selectors.account_indicators(user=viewer, account=account) if v["kind"] == "email_pattern"]
+    assert hidden and hidden[0]["value"] == ""
+    with pytest.raises(PermissionDenied):
+        selectors.account_links(user=AnonymousUser(), account=account)
