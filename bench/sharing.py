@@ -75,12 +75,8 @@ def generate(n_accounts: int, n_events: int, n_case: int) -> None:
         return
     log(f"generating {n_accounts:,} accounts and {n_events:,} events (once) ...")
     with connection.cursor() as cur:
-        cur.execute(
-            "DELETE FROM investigations_casemembership WHERE account_id IN "
-            "(SELECT id FROM accounts_account WHERE account_id LIKE 'bsh_%%')"
-        )
-        cur.execute("DELETE FROM accounts_usageevent WHERE event_id LIKE 'bse_%%'")
-        cur.execute("DELETE FROM accounts_account WHERE account_id LIKE 'bsh_%%'")
+        # This database holds only bench data: start clean (alerts, matches, index rows go with the accounts).
+        cur.execute("TRUNCATE accounts_usageevent, accounts_account, detection_indicator CASCADE")
         cur.execute(
             """
             INSERT INTO accounts_account (account_id, created_at, email, org_id, tier, verification, country,
@@ -99,8 +95,9 @@ def generate(n_accounts: int, n_events: int, n_case: int) -> None:
         )
         cur.execute("SELECT min(id) FROM accounts_account WHERE account_id LIKE 'bsh_%%'")
         first_id = cur.fetchone()[0]
-        # Event g belongs to account g % n; operator accounts (the first n_case) use 3,000 proxy IPs, their own
-        # UA, JA4 and system prompt, and also the popular SDK and the big cloud ASN everyone uses.
+        # Event g belongs to account g % n. Ordinary accounts use two home IPs, one JA4 and one of 500 ASNs;
+        # operator accounts (the first n_case) use 3,000 proxy IPs, their own UA, JA4 and system prompt, and
+        # also the popular SDK and the big cloud ASN everyone uses.
         cur.execute(
             """
             INSERT INTO accounts_usageevent (event_id, account_id, ts, api_key_id, ip, asn, user_agent, ja4, model,
@@ -110,10 +107,11 @@ def generate(n_accounts: int, n_events: int, n_case: int) -> None:
                 now() - interval '30 days' + (g %% 2592000) * interval '1 second', 'k',
                 CASE WHEN g %% %(n)s < %(c)s AND g %% 3 <> 0
                      THEN ('198.18.' || (g %% 12) || '.' || (g %% 250 + 1))::inet
-                     ELSE ('100.' || (64 + g %% 64) || '.' || ((g / 7) %% 256) || '.' || (g %% 256))::inet END,
+                     ELSE ('100.' || (64 + (g %% %(n)s) %% 64) || '.' || ((g %% %(n)s) / 64 %% 256) || '.'
+                           || ((g %% %(n)s) %% 128 + (g %% 2) * 128))::inet END,
                 CASE WHEN g %% 3 = 0 THEN 16509 ELSE 64500 + (g %% %(n)s) %% 500 END,
                 CASE WHEN g %% %(n)s < %(c)s AND g %% 2 = 0 THEN %(op_ua)s ELSE %(pop_ua)s END,
-                CASE WHEN g %% %(n)s < %(c)s THEN 't13d1516h2_op' ELSE 't13d1516h2_' || (g %% 97) END,
+                CASE WHEN g %% %(n)s < %(c)s THEN 't13d1516h2_op' ELSE 't13d1516h2_' || ((g %% %(n)s) %% 97) END,
                 'model-large', 800, 1200, 'coding', g %% 5 = 0,
                 CASE WHEN g %% %(n)s < %(c)s THEN %(sp)s ELSE '' END, '',
                 CASE WHEN g %% %(n)s < %(c)s AND g %% 4 = 0 THEN 4242 ELSE (g * 2654435761) %% 9007199254740991 END,

@@ -26,7 +26,8 @@ _GMAIL = {"gmail.com", "googlemail.com"}
 
 def normalize_email(email: str) -> str:
     """`email-v1`: NFKC, lower-case, strip a +tag from the local part, drop dots in gmail local parts."""
-    value = unicodedata.normalize("NFKC", email).strip().lower()
+    value = email if email.isascii() else unicodedata.normalize("NFKC", email)  # NFKC is identity on ASCII
+    value = value.strip().lower()
     local, sep, domain = value.rpartition("@")
     if not sep:
         return value
@@ -83,3 +84,15 @@ def community_key(key_id: str) -> bytes:
 def keyed_hash(*, key: bytes, identifier_type: str, value: str) -> str:
     message = f"{identifier_type}\0{normalize(identifier_type, value)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def hasher(*, key: bytes, identifier_type: str):
+    """`keyed_hash` for many values with one key: the HMAC key schedule is computed once and copied."""
+    base = hmac.new(key, f"{identifier_type}\0".encode(), hashlib.sha256)
+
+    def digest(value: str) -> str:
+        h = base.copy()
+        h.update(normalize(identifier_type, value).encode())
+        return h.hexdigest()
+
+    return digest

@@ -134,19 +134,27 @@ def _match_accounts(indicators: list[PartnerIndicator], add, notes: list[str]) -
     if not domains and not hashes:
         return
     key_ids = {key_id for _, key_id, _ in hashes}
-    email_kinds = {kind for kind, _, _ in hashes}
+    kinds = {kind for kind, _, _ in hashes}
+    email_hashers = [
+        (key_id, identifiers.hasher(key=keys[key_id], identifier_type=identifiers.EMAIL))
+        for key_id in key_ids
+        if K.EMAIL_HASH in kinds
+    ]
+    payment_hashers = [
+        (key_id, identifiers.hasher(key=keys[key_id], identifier_type=identifiers.PAYMENT))
+        for key_id in key_ids
+        if K.PAYMENT_HASH in kinds
+    ]
     rows = Account.objects.exclude(email="", payment_fingerprint="").values_list("pk", "email", "payment_fingerprint")
     for pk, email, payment in rows.iterator(chunk_size=20_000):
         if email and domains and (ind_ids := domains.get(email.rpartition("@")[2].lower())):
             for ind_id in ind_ids:
                 add(ind_id, pk, "sign-up e-mail domain")
-        for key_id in key_ids:
-            key = keys[key_id]
-            if email and K.EMAIL_HASH in email_kinds:
-                h = identifiers.keyed_hash(key=key, identifier_type=identifiers.EMAIL, value=email)
-                for ind_id in hashes.get((K.EMAIL_HASH, key_id, h), []):
+        if email:
+            for key_id, digest in email_hashers:
+                for ind_id in hashes.get((K.EMAIL_HASH, key_id, digest(email)), ()):
                     add(ind_id, pk, "keyed hash of the sign-up e-mail")
-            if payment and K.PAYMENT_HASH in email_kinds:
-                h = identifiers.keyed_hash(key=key, identifier_type=identifiers.PAYMENT, value=payment)
-                for ind_id in hashes.get((K.PAYMENT_HASH, key_id, h), []):
+        if payment:
+            for key_id, digest in payment_hashers:
+                for ind_id in hashes.get((K.PAYMENT_HASH, key_id, digest(payment)), ()):
                     add(ind_id, pk, "keyed hash of the payment fingerprint")
