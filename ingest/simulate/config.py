@@ -36,6 +36,7 @@ class Mix:
     attackers: list[tuple[str, float]]
     university_labs: list[float] = field(default_factory=lambda: [0.02])
     enterprises: list[float] = field(default_factory=lambda: [0.004])
+    team_share: float = 0.03  # accounts in small teams (2-6 people sharing org, card, office)
     stealth: Stealth = field(default_factory=Stealth)
     ordinary_false_positive: float = 0.015  # ordinary users flagged by noisy detectors
     vpn_share: float = 0.05  # ordinary users behind one of a few shared VPN exits
@@ -79,6 +80,7 @@ MIXES: dict[str, Mix] = {
             attackers=[("harvester", 0.15), ("agentic", 0.05), ("cot", 0.012)],
             university_labs=[0.03, 0.025, 0.015],
             enterprises=[0.008, 0.006, 0.004],
+            team_share=0.08,
             ordinary_false_positive=0.05,
             vpn_share=0.15,
         ),

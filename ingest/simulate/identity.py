@@ -83,3 +83,8 @@ def burst_domain(rng: random.Random) -> str:
     """A cheap domain an operator registers for mass sign-ups."""
     stem = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randrange(5, 9)))
     return f"{stem}-mail.{rng.choice(['net', 'com', 'xyz', 'top', 'io'])}"
+
+
+def company_domain(rng: random.Random) -> str:
+    stem = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randrange(4, 9)))
+    return f"{stem}.{rng.choice(['io', 'dev', 'com', 'co'])}"

@@ -11,6 +11,7 @@ from ingest.simulate.operators.base import Operator
 from ingest.simulate.operators.campaign import Campaign, CampaignProfile
 from ingest.simulate.operators.enterprise import EnterprisePipeline
 from ingest.simulate.operators.ordinary import OrdinaryUsers
+from ingest.simulate.operators.team import SmallTeam
 from ingest.simulate.operators.university import UniversityLab
 
 PROFILES: dict[str, CampaignProfile] = {"harvester": harvester.PROFILE, "agentic": agentic.PROFILE, "cot": cot.PROFILE}
@@ -44,6 +45,14 @@ def build_population(config: SimConfig, vpn: list[network.Endpoint]) -> list[Ope
         operators.append(
             EnterprisePipeline(op_id, size=max(3, round(share * n)), period=period, seed=f"{seed}:{op_id}")
         )
+
+    team_rng = random.Random(f"{seed}:teams")
+    in_teams = round(mix.team_share * n)
+    while in_teams >= 2:
+        op_id = next_id("team")
+        size = min(in_teams, team_rng.randint(2, 6))
+        operators.append(SmallTeam(op_id, size=size, period=period, seed=f"{seed}:{op_id}"))
+        in_teams -= size
 
     ordinary = n - sum(len(op.accounts) for op in operators)
     if ordinary < MIN_ORDINARY_SHARE * n:

@@ -77,7 +77,11 @@ def test_truth_maps_every_account_and_counts_operators(batch) -> None:
     per_op = Counter(truth["accounts"].values())
     assert {op: info["accounts"] for op, info in truth["operators"].items()} == per_op
     kinds = Counter(info["kind"] for info in truth["operators"].values())
-    assert kinds["attacker"] == 3 and kinds["legitimate"] == 2
+    assert kinds["attacker"] == 3
+    labels = Counter(
+        info["label"].split(" (")[0] for info in truth["operators"].values() if info["kind"] == "legitimate"
+    )
+    assert labels["university lab"] == 1 and labels["enterprise pipeline"] == 1 and labels["small team"] >= 2
     assert kinds["ordinary"] == sum(1 for op in per_op if op.startswith("op-user-")) > 100
 
 
@@ -165,6 +169,16 @@ def test_enterprise_pipeline_is_one_org_one_payment_one_cloud_without_cot(batch)
     assert not any(e["cot_requested"] for e in events)
     hours = {datetime.fromisoformat(e["ts"]).hour for e in events}
     assert len(hours) == 24  # automated: round the clock
+
+
+def test_small_teams_share_an_org_card_and_office_at_a_small_scale(batch) -> None:
+    teams = [op for op in batch["by_op"] if op.startswith("op-team-")]
+    assert teams
+    for op_id in teams:
+        assert 2 <= batch["truth"]["operators"][op_id]["accounts"] <= 6
+        records = _account_records(batch, op_id)
+        assert len({r["signup_ip"] for r in records}) == 1
+        assert len({r["email"].rpartition("@")[2] for r in records}) == 1
 
 
 def test_detectors_flag_only_part_of_each_attacker_and_some_legitimate_accounts(batch) -> None:
