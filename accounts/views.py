@@ -8,10 +8,8 @@ from django.shortcuts import render
 
 from accounts import selectors
 from config.http import AuthedHtmxRequest
-from investigations import charts
 from investigations.selectors import alerts as alert_selectors
-from investigations.selectors.usage import account_usage, tz_label
-from investigations.views.common import figure_data
+from investigations.selectors import figures
 
 
 @login_required
@@ -33,13 +31,12 @@ def account_detail(request: AuthedHtmxRequest, account_id: str) -> HttpResponse:
 def account_timeline(request: AuthedHtmxRequest, account_id: str) -> HttpResponse:
     """One account's request timeline and heatmap: on its page, and on the case page from the accounts table."""
     account = selectors.account_get_for_user(user=request.user, account_id=account_id)
-    hourly = account_usage(account=account)
-    tz_name = tz_label()
+    figs = figures.account_usage_figures(account=account)
     context = {
         "account": account,
-        "has_usage": bool(hourly),
-        "timeline_fig": figure_data(charts.usage_timeline(hourly, tz_name=tz_name)),
-        "heatmap_fig": figure_data(charts.activity_heatmap(hourly, tz_name=tz_name)),
+        "has_usage": bool(figs),
+        "timeline_fig": figs.get("timeline"),
+        "heatmap_fig": figs.get("heatmap"),
         "chart_id": f"acct-{account.pk}",
         "timeline_id": f"timeline-data-acct-{account.pk}",
         "heatmap_id": f"heatmap-data-acct-{account.pk}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
@@ -14,7 +15,8 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Account, UsageEvent
 from investigations.models import Alert, AuditEntry, Case, CaseMembership, Note
 from investigations.selectors import search
-from investigations.selectors.usage import case_usage
+from investigations.selectors.snapshots import cached_aggregate, case_members_version, events_version
+from investigations.selectors.usage import case_account_totals
 
 CASE_PAGE_SIZE = 25
 MEMBER_PAGE_SIZE = 50
@@ -121,7 +123,7 @@ def case_member_page(*, case: Case, sort: str, page_number: int | str) -> tuple[
     Sorting by requests or tokens uses the stored totals (one dict lookup per
     member), so it never aggregates events per request.
     """
-    usage = case_usage(case=case)["accounts"]
+    usage = case_account_totals(case=case)
     alert_counts = (
         Alert.objects.filter(account=OuterRef("account_id"))
         .order_by()
@@ -147,26 +149,42 @@ def case_member_page(*, case: Case, sort: str, page_number: int | str) -> tuple[
     return Paginator(base.order_by(*ordering, "id"), MEMBER_PAGE_SIZE).get_page(page_number), usage
 
 
-def case_prompt_sample(*, user: AbstractBaseUser | AnonymousUser, case: Case, limit: int = 12) -> list[UsageEvent]:
+def case_prompt_sample(*, user: AbstractBaseUser | AnonymousUser, case: Case, limit: int = 12) -> list[dict]:
     """Recent prompt excerpts from the case's most strongly linked accounts; analysts only.
 
     Reading a bounded set of accounts keeps this to a few index range scans
-    however large the case is.
+    however large the case is; the sample is stored per data version like the charts.
+    Returns [{"ts", "account_id", "category", "cot_requested", "prompt_excerpt"}].
     """
     if not user.has_perm("investigations.view_pii"):
         return []
-    account_ids = list(
-        CaseMembership.objects.filter(case=case)
-        .order_by("-link_strength", "id")
-        .values_list("account_id", flat=True)[:limit]
-    )
-    return list(
-        UsageEvent.objects.filter(account_id__in=account_ids)
-        .exclude(prompt_excerpt="")
-        .select_related("account")
-        .only("ts", "category", "cot_requested", "prompt_excerpt", "account__account_id")
-        .order_by("-ts")[:limit]
-    )
+
+    def compute() -> list[dict]:
+        account_ids = list(
+            CaseMembership.objects.filter(case=case)
+            .order_by("-link_strength", "id")
+            .values_list("account_id", flat=True)[:limit]
+        )
+        events = (
+            UsageEvent.objects.filter(account_id__in=account_ids)
+            .exclude(prompt_excerpt="")
+            .order_by("-ts")
+            .values("ts", "account__account_id", "category", "cot_requested", "prompt_excerpt")[:limit]
+        )
+        return [
+            {
+                "ts": e["ts"].isoformat(),
+                "account_id": e["account__account_id"],
+                "category": e["category"],
+                "cot_requested": e["cot_requested"],
+                "prompt_excerpt": e["prompt_excerpt"],
+            }
+            for e in events
+        ]
+
+    version = f"{events_version()}|{case_members_version(case)}"
+    sample = cached_aggregate(key=f"case-prompts:{case.pk}", version=version, compute=compute)
+    return [{**row, "ts": datetime.fromisoformat(row["ts"])} for row in sample]
 
 
 def case_notes(*, case: Case) -> list[Note]:

@@ -11,11 +11,12 @@ from typing import Any
 import orjson
 import plotly.graph_objects as go
 
+from accounts.models import Account
 from investigations import charts
 from investigations.models import Case
 from investigations.selectors import links as link_selectors
 from investigations.selectors.snapshots import cached_aggregate, case_members_version, events_version
-from investigations.selectors.usage import case_usage, tz_label
+from investigations.selectors.usage import account_usage, case_usage, tz_label
 
 
 def figure_data(fig: go.Figure) -> dict[str, Any]:
@@ -61,3 +62,21 @@ def case_usage_figures(*, case: Case) -> dict[str, Any]:
 
     version = f"{events_version()}|{case_members_version(case)}"
     return cached_aggregate(key=f"case-usage-fig:{case.pk}:{tz_name}", version=version, compute=compute)
+
+
+def account_usage_figures(*, account: Account) -> dict[str, Any]:
+    """One account's timeline and heatmap figures, stored until new events arrive (empty without traffic)."""
+    tz_name = tz_label()
+
+    def compute() -> dict[str, Any]:
+        hourly = account_usage(account=account)
+        if not hourly:
+            return {}
+        return {
+            "timeline": figure_data(charts.usage_timeline(hourly, tz_name=tz_name)),
+            "heatmap": figure_data(charts.activity_heatmap(hourly, tz_name=tz_name)),
+        }
+
+    return cached_aggregate(
+        key=f"account-usage-fig:{account.pk}:{tz_name}", version=str(events_version()), compute=compute
+    )

@@ -39,7 +39,7 @@ def hourly_usage(events: QuerySet[UsageEvent]) -> list[HourlyRow]:
 
 
 def account_totals(events: QuerySet[UsageEvent]) -> dict[str, list[int]]:
-    """Per account pk: [requests, CoT requests, output tokens, distinct-day count is not needed]."""
+    """Per account pk (as a string, JSON keys are strings): [requests, CoT requests, output tokens]."""
     rows = events.values("account_id").annotate(
         n=Count("id"), cot=Count("id", filter=Q(cot_requested=True)), out=Sum("output_tokens")
     )
@@ -51,14 +51,23 @@ def case_events(case: Case) -> QuerySet[UsageEvent]:
 
 
 def case_usage(*, case: Case) -> dict[str, Any]:
-    """The case's hourly usage and per-account totals, stored until new events or members arrive."""
+    """The case's hourly usage (in the viewer's zone), stored until new events or members arrive."""
     version = f"{events_version()}|{case_members_version(case)}"
+    hourly = cached_aggregate(
+        key=f"case-usage:{case.pk}:{_tz_name()}", version=version, compute=lambda: hourly_usage(case_events(case))
+    )
+    return {"hourly": hourly}
 
-    def compute() -> dict[str, Any]:
-        events = case_events(case)
-        return {"hourly": hourly_usage(events), "accounts": account_totals(events)}
 
-    return cached_aggregate(key=f"case-usage:{case.pk}:{_tz_name()}", version=version, compute=compute)
+def case_account_totals(*, case: Case) -> dict[str, list[int]]:
+    """Per member account pk: [requests, CoT requests, output tokens], stored like `case_usage`.
+
+    Kept apart from the hourly series so the accounts table reads only what it shows.
+    """
+    version = f"{events_version()}|{case_members_version(case)}"
+    return cached_aggregate(
+        key=f"case-account-totals:{case.pk}", version=version, compute=lambda: account_totals(case_events(case))
+    )
 
 
 def account_usage(*, account: Account) -> list[HourlyRow]:
