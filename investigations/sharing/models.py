@@ -111,7 +111,6 @@ class Publication(models.Model):
         PENDING_APPROVAL = "pending_approval", "Pending approval"
         PUBLISHED = "published"
         REJECTED = "rejected"
-        SUPERSEDED = "superseded", "Superseded (cases changed before approval)"
 
     cases = models.ManyToManyField(Case, related_name="publications")
     scope_key = models.CharField(max_length=200, db_index=True, help_text="Sorted case ids, e.g. '3,7'.")

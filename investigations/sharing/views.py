@@ -26,7 +26,7 @@ from investigations.sharing.forms import (
     PullForm,
     RequestForm,
 )
-from investigations.sharing.models import Publication
+from investigations.sharing.models import Publication, SharingCommunity
 from investigations.sharing.taxii.auth import partner_from_request
 
 EXPORT = "investigations.export_indicators"
@@ -58,7 +58,17 @@ def home(request: AuthedHtmxRequest) -> HttpResponse:
 @permission_required(EXPORT, raise_exception=True)
 def preview(request: AuthedHtmxRequest) -> HttpResponse:
     """Exactly what would be shared, what is withheld and why, and the change since the last published version."""
-    form = RequestForm(request.POST) if request.method == "POST" else RequestForm(request.GET or None)
+    if request.method == "POST":
+        form = RequestForm(request.POST)
+    elif "community" in request.GET or not request.GET:
+        form = RequestForm(request.GET or None)
+    else:  # from the case page: only the case is known; default to the only community and TLP:AMBER
+        communities = list(SharingCommunity.objects.values_list("pk", flat=True)[:2])
+        data = {"cases": request.GET.get("cases", ""), "tlp": request.GET.get("tlp", "amber")}
+        if len(communities) == 1:
+            form = RequestForm({**data, "community": communities[0]})
+        else:
+            form = RequestForm(initial=data)
     context: dict = {**SECTION, "form": form}
     if form.is_valid():
         try:

@@ -88,3 +88,18 @@ def test_rarity_from_the_detection_index_agrees_with_the_event_scan(confirmed_ca
     key = lambda rows: sorted((r["kind"], r["display"], r.get("reason", "")) for r in rows)  # noqa: E731
     assert key(indexed.included) == key(scanned.included)
     assert key(indexed.withheld) == key(scanned.withheld)
+
+
+def test_values_a_partner_sent_under_amber_are_not_re_shared(confirmed_case, community, lead):
+    from investigations.sharing import importer
+    from tests.sharing.factories import PartnerFactory
+    from tests.sharing.test_import import INDICATOR, _bundle_with
+
+    pattern = f"[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = '{OPERATOR_UA}']"
+    amber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+    raw = _bundle_with({**INDICATOR, "pattern": pattern, "object_marking_refs": [amber]})
+    importer.import_bundle(partner=PartnerFactory(name="Lab Amber"), raw=raw, jws=None, actor=lead, source="upload")
+    export = build_export(cases=[confirmed_case.case], community=community)
+    withheld = {(r["kind"], r["display"]): r["reason"] for r in export.withheld}
+    assert "Lab Amber" in withheld[("user-agent", OPERATOR_UA)]
+    assert OPERATOR_UA not in json.dumps(export.bundle)

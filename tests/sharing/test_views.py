@@ -123,3 +123,15 @@ def test_jwks_needs_login_or_partner_credentials(client, analyst):
     assert client.get(reverse("sharing-jwks")).status_code == 401
     client.force_login(analyst)
     assert client.get(reverse("sharing-jwks")).json()["keys"][0]["alg"] == "EdDSA"
+
+
+def test_case_page_links_to_the_sharing_preview(client, analyst, confirmed_case):
+    client.force_login(analyst)
+    page = client.get(confirmed_case.case.get_absolute_url())
+    assert f"/sharing/preview/?cases={confirmed_case.case.pk}".encode() in page.content
+
+
+def test_preview_from_the_case_page_defaults_to_the_only_community(client, analyst, confirmed_case, community):
+    client.force_login(analyst)
+    page = client.get(reverse("sharing-preview"), {"cases": confirmed_case.case.pk})
+    assert page.status_code == 200 and page.context["export"].collected.accounts

@@ -124,7 +124,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('scope_key', models.CharField(db_index=True, help_text="Sorted case ids, e.g. '3,7'.", max_length=200)),
                 ('tlp', models.CharField(choices=[('clear', 'TLP:CLEAR'), ('green', 'TLP:GREEN'), ('amber', 'TLP:AMBER'), ('amber+strict', 'TLP:AMBER+STRICT'), ('red', 'TLP:RED')], default='amber', max_length=16)),
-                ('status', models.CharField(choices=[('pending_approval', 'Pending approval'), ('published', 'Published'), ('rejected', 'Rejected'), ('superseded', 'Superseded (cases changed before approval)')], default='pending_approval', max_length=20)),
+                ('status', models.CharField(choices=[('pending_approval', 'Pending approval'), ('published', 'Published'), ('rejected', 'Rejected')], default='pending_approval', max_length=20)),
                 ('version', models.PositiveIntegerField(default=1)),
                 ('bundle', models.JSONField()),
                 ('bundle_sha256', models.CharField(max_length=64)),
