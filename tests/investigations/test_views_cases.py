@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -142,6 +142,7 @@ def test_an_unknown_case_gets_the_friendly_404(analyst_client):
 
 def _count(client, url: str) -> int:
     client.get(url, headers=HTMX)  # stores the case's aggregates
+    reset_queries()
     with CaptureQueriesContext(connection) as ctx:
         client.get(url, headers=HTMX)
     return len(ctx.captured_queries)
