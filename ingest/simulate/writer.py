@@ -32,18 +32,17 @@ class BatchWriter:
         self.path = path
         self.counts: Counter[str] = Counter()
         self._tmp = path.with_name(f".{path.name}.partial")
-        self._fh: IO[bytes] | None = None
+        self._fh: gzip.GzipFile | IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None  # the file under the gzip stream
 
     def __enter__(self) -> BatchWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.name.endswith(".gz"):
             # mtime=0 keeps the gzip header, and so the file, identical for one seed.
-            raw = open(self._tmp, "wb")  # noqa: SIM115 (closed with the gzip stream)
-            self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-            self._raw = raw
+            self._raw = open(self._tmp, "wb")  # noqa: SIM115 (closed in __exit__)
+            self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0)
         else:
             self._fh = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115
-            self._raw = None
         return self
 
     def write(self, record: dict) -> None:

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if not settings.EMBEDDED:
             raise CommandError("the demo runs embedded: unset DATABASE_URL and CELERY_BROKER_URL")
         began = time.monotonic()
-        self._step("Migrating the embedded database", settings.DATABASES["default"]["NAME"])
+        self._step("Migrating the embedded database", str(settings.DATABASES["default"]["NAME"]))
         call_command("migrate", interactive=False, verbosity=0)
         # Static files are served by finders in the demo; an existing STATIC_ROOT only keeps whitenoise from warning.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

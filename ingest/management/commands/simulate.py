@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--mix", default="default", choices=sorted(MIXES), help="population mix")
         parser.add_argument("--start", help="first day, YYYY-MM-DD (default 2026-01-05)")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         start = None
         if options["start"]:
             try:
@@ -32,9 +33,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--start must be YYYY-MM-DD: {exc}") from exc
         try:
             config = build_config(
-                accounts=int(options["accounts"]),  # type: ignore[arg-type]
-                days=int(options["days"]),  # type: ignore[arg-type]
-                seed=int(options["seed"]),  # type: ignore[arg-type]
+                accounts=options["accounts"],
+                days=options["days"],
+                seed=options["seed"],
                 mix=str(options["mix"]),
                 start=start,
             )

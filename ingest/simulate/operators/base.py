@@ -83,7 +83,7 @@ def make_event(
     tools_sha: str | None = None,
 ) -> dict:
     """One `event` record with only the fields the gateway knows."""
-    event = {
+    event: dict[str, object] = {
         "type": "event",
         "event_id": ctx.event_id(),
         "account_id": account.account_id,
