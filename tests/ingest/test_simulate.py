@@ -213,10 +213,15 @@ def test_every_mix_runs_and_keeps_its_cast(tmp_path: Path, mix: str) -> None:
 
 def test_command_writes_and_reports_counts(tmp_path: Path, capsys) -> None:
     out = tmp_path / "cmd.ndjson"
-    call_command("simulate", "--accounts", "80", "--days", "1", "--seed", "2", "--out", str(out), "--mix", "stealthy")
+    call_command(
+        "simulate", "--accounts", "80", "--days", "1", "--seed", "2", "--out", str(out), "--mix", "stealthy",
+        "--start", "2025-03-01",
+    )  # fmt: skip
     printed = capsys.readouterr().out
     assert "events" in printed and "80 accounts" in printed
     assert json.loads((tmp_path / "cmd.truth.json").read_text())["mix"] == "stealthy"
+    days = {r["ts"][:10] for r in _read(out) if r["type"] == "event"}
+    assert days == {"2025-03-01"}
 
 
 @pytest.mark.parametrize(
