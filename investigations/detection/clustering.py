@@ -14,19 +14,32 @@ threshold, then components or community detection.
 
 Our evidence is mostly *shared identifiers* (cards, org ids, system prompts,
 proxy IPs) plus a few lockstep signals, and each link must be explainable on
-the case page. So we follow the SynchroTrap/CIB recipe, in two stages:
+the case page. So we follow the SynchroTrap/CIB recipe, in three stages:
 
 1. Identity stage: values that belong to one operator whatever the count (a
-   payment instrument, an organisation id) and strong behavioural links
-   union accounts directly (hyperedges, no pair enumeration: a card shared by
-   2,000 accounts costs 2,000 unions, not 2 million pairs).
+   payment instrument, an organisation id) union accounts directly
+   (hyperedges, no pair enumeration: a card shared by 2,000 accounts costs
+   2,000 unions, not 2 million pairs).
 2. Shared-trace stage: every other value votes for each pair of identity
    *groups* sharing it with `value_weight(kind, groups)` (strength x rarity
-   counted in distinct groups), weak behavioural links add their weight, and
-   group pairs whose summed evidence reaches `LINK_THRESHOLD` are joined.
-   Values shared by more than `PAIR_CAP` groups are common by construction and
-   vote zero, which is also what stops a VPN exit, a big cloud ASN or a
-   popular SDK user agent from chaining strangers together.
+   counted in distinct groups), behavioural links add their strongest weight
+   per signal, and group pairs whose summed evidence reaches `LINK_THRESHOLD`
+   are joined. No single non-identity value reaches the threshold alone (it
+   needs corroboration), values shared by more than `PAIR_CAP` groups vote
+   zero, and values below `MIN_VOTE` do not vote at all: that is what stops a
+   VPN exit, a big cloud ASN or a popular SDK user agent from chaining
+   strangers. A prompt or tool schema shared by more than a few groups (a
+   public toolkit's defaults) only corroborates other evidence.
+3. Trait stage (second order): a value worn almost only by accounts that
+   already sit in multi-account clusters is a trait of those operators, even
+   when thousands wear it (a lab's custom user agent, its proxy pool). Trait
+   votes may merge clusters only when they include an address or sign-up
+   trace: distinct operators running the same toolkit share content, not
+   infrastructure.
+
+Throughout, groups that declare different organisation ids need `ORG_GUARD`
+times the threshold: two enterprises running the same public pipeline
+template echo each other's prompts, yet are two customers.
 
 Connected components (not modularity-based community detection) because they
 are deterministic, incremental-friendly (a new link can only grow or merge
