@@ -97,3 +97,15 @@ def test_selectors_for_the_dashboard_explain_an_account_and_hide_pii_from_viewer
     assert hidden and hidden[0]["value"] == ""
     with pytest.raises(PermissionDenied):
         selectors.account_links(user=AnonymousUser(), account=account)
+
+
+def test_a_failing_run_is_recorded_and_does_not_break_the_ingest_that_enqueued_it(monkeypatch):
+    from investigations.detection import services
+
+    def broken():
+        raise RuntimeError("clustering exploded")
+
+    monkeypatch.setattr(services, "cluster_accounts", broken)
+    tasks.detect_after_batch.delay(4242)
+    run = DetectionRun.objects.get(batch_id=4242)
+    assert run.status == DetectionRun.Status.FAILED and "clustering exploded" in run.error
