@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -210,6 +210,7 @@ def chunk_load(*, chunk_id: int) -> None:
     The chunk row is locked and marked done in the same transaction as its rows
     and counts: a second delivery of the same task finds it done and returns.
     """
+    failure = ""
     with transaction.atomic():
         # A redundant delivery waits here until the first one commits (or its dead connection is
         # cleaned up) and then finds the chunk done. Skipping locked rows instead could lose a chunk
@@ -228,22 +229,28 @@ def chunk_load(*, chunk_id: int) -> None:
                 counts = get_loader()(batch_id=batch.pk, lines=lines)
         except (OperationalError, InterfaceError):
             raise  # transient: the task retries, the transaction has rolled back
-        except (DatabaseError, OSError) as exc:
-            # Not transient (a value the database refuses, a missing file): retrying cannot help.
+        except Exception as exc:
+            # Not transient (a value the database refuses, a missing file, a bug): retrying cannot
+            # help, so the batch fails with the reason instead of waiting forever.
+            log.exception("chunk %s of batch %s failed", chunk.index, batch.pk)
             transaction.set_rollback(True)
             last = chunk.first_line + chunk.line_count - 1
-            error = f"chunk {chunk.index + 1} (lines {chunk.first_line}-{last}) could not be loaded: {exc}"
-            transaction.on_commit(lambda: batch_fail(batch_id=batch.pk, error=error))
-            return
-        values = counts.as_dict()
-        BatchChunk.objects.filter(pk=chunk.pk, status=BatchChunk.Status.PENDING).update(
-            status=BatchChunk.Status.DONE, finished_at=timezone.now(), **values
-        )
-        Batch.objects.filter(pk=batch.pk).update(
-            chunks_done=F("chunks_done") + 1,
-            heartbeat_at=timezone.now(),
-            **{name: F(name) + value for name, value in values.items() if name != "records"},
-        )
+            failure = f"chunk {chunk.index + 1} (lines {chunk.first_line}-{last}) could not be loaded: {exc}"
+        else:
+            # Same transaction as the rows: the chunk is done, with its counts, or not at all.
+            values = counts.as_dict()
+            BatchChunk.objects.filter(pk=chunk.pk, status=BatchChunk.Status.PENDING).update(
+                status=BatchChunk.Status.DONE, finished_at=timezone.now(), **values
+            )
+            Batch.objects.filter(pk=batch.pk).update(
+                chunks_done=F("chunks_done") + 1,
+                heartbeat_at=timezone.now(),
+                **{name: F(name) + value for name, value in values.items() if name != "records"},
+            )
+    if failure:
+        # After the rollback, so that nothing of the chunk is kept.
+        batch_fail(batch_id=batch.pk, error=failure)
+        return
     batch_finish(batch_id=batch.pk)
 
 

@@ -318,8 +318,16 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(line: bytes) -> Any:
-    """orjson first (fast); the standard library only to tell apart what orjson refuses (big integers)."""
+    """orjson first (fast); the standard library only to tell apart what orjson refuses (big integers).
+
+    The fallback is kept strict: no NaN/Infinity, and no lone UTF-16 surrogates,
+    which no database text column can store.
+    """
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -328,9 +336,13 @@ def parse_json(line: bytes) -> Any:
         except UnicodeDecodeError as uexc:
             raise Rejected(f"not valid UTF-8 (byte {uexc.start + 1})") from None
         try:
-            return json.loads(text)
+            value = json.loads(text, parse_constant=_refuse_constant)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected("not valid JSON: a \\u escape is a lone surrogate, not a character") from None
         except (ValueError, RecursionError):
             raise Rejected(f"not valid JSON: {exc}") from None
+        return value
 
 
 def parse_line(line: bytes | None, line_no: int) -> tuple[str, Any]:

@@ -232,3 +232,14 @@ def test_a_superseded_splitter_discards_its_work(batch_file, monkeypatch):
     monkeypatch.setattr("ingest.services.split_file", split_then_get_superseded)
     batch = ingest(path, chunk_lines=2)
     assert batch.status == Batch.Status.SPLITTING and not BatchChunk.objects.exists()
+
+
+def test_a_chunk_that_cannot_load_fails_the_batch_with_its_reason(batch_file, monkeypatch):
+    def broken_loader(**kwargs):
+        raise ValueError("disk full")
+
+    monkeypatch.setattr("ingest.services.get_loader", lambda: broken_loader)
+    batch = ingest(batch_file([event("e1")]))
+    assert batch.status == Batch.Status.FAILED
+    assert batch.error == "chunk 1 (lines 1-1) could not be loaded: disk full"
+    assert not UsageEvent.objects.exists()

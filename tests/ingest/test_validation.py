@@ -54,6 +54,10 @@ def test_timestamps_with_offsets_lowercase_and_long_fractions():
     ("record", "expected"),
     [
         (b"{not json", "not valid JSON"),
+        (b'{"type": "event", "event_id": NaN}', "not valid JSON"),
+        (b'{"type": "event", "model": "\\ud800"}', "lone surrogate"),
+        (b'{"type": "event", "event_id": "e1", "account_id": "a", "ts": "2026-01-01T00:00:00Z", "asn": 1e10}', '"asn"'),
+        (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
         (b"\xff\xfe{}", "not valid UTF-8"),
         (b"[1, 2]", "not a JSON object (got array)"),
         (b'"text"', "not a JSON object (got string)"),
