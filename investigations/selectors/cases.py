@@ -53,19 +53,20 @@ def cases_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Case]:
     return Case.objects.visible_to(user)
 
 
-def _with_counts(qs: QuerySet[Case]) -> QuerySet[Case]:
+def _with_counts(qs: QuerySet[Case], *, new_alerts: bool = True) -> QuerySet[Case]:
     members = (
         CaseMembership.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(c=Count("id")).values("c")
     )
     # New alerts on the case's accounts, whether or not an analyst attached them to the case.
-    new_alerts = (
+    new_alert_counts = (
         Alert.objects.filter(account__memberships__case=OuterRef("pk"), status=Alert.Status.NEW)
         .order_by()
         .values("account__memberships__case")
         .annotate(c=Count("id"))
         .values("c")
     )
-    return qs.annotate(member_count=Coalesce(Subquery(members), 0), new_alert_count=Coalesce(Subquery(new_alerts), 0))
+    qs = qs.annotate(member_count=Coalesce(Subquery(members), 0))
+    return qs.annotate(new_alert_count=Coalesce(Subquery(new_alert_counts), 0)) if new_alerts else qs
 
 
 def case_filter(*, user: AbstractBaseUser | AnonymousUser, filters: CaseFilters) -> QuerySet[Case]:
@@ -99,8 +100,12 @@ def case_page(*, user: AbstractBaseUser | AnonymousUser, filters: CaseFilters, p
 
 
 def case_get_for_user(*, user: AbstractBaseUser | AnonymousUser, case_id: int) -> Case:
-    """The case with its member count, or 404 for a case the user may not see."""
-    return get_object_or_404(_with_counts(cases_visible_to(user).select_related("assignee")), pk=case_id)
+    """The case with its member count, or 404 for a case the user may not see.
+
+    The case page counts alerts once, in `case_alert_summary`, so they are not annotated here.
+    """
+    qs = _with_counts(cases_visible_to(user).select_related("assignee"), new_alerts=False)
+    return get_object_or_404(qs, pk=case_id)
 
 
 def open_cases_for_picker(*, user: AbstractBaseUser | AnonymousUser, limit: int = 200) -> list[Case]:
