@@ -338,7 +338,13 @@ def _grouped_nodes(accounts: list[list[Any]], indicators: list[list[Any]]) -> tu
         states = defaultdict(int)
         for a in members:
             states[a[2]] += 1
-        majority = max(states, key=lambda s: (states[s], s == "banned"))
+        # A group is drawn banned when most of it is, flagged when it holds any flagged account.
+        if states["banned"] * 2 > len(members):
+            majority = "banned"
+        elif states["flagged"]:
+            majority = "flagged"
+        else:
+            majority = max(states, key=lambda s: states[s])
         label = _indicator_label(*indicators[key][:2]) if key >= 0 else "no shared indicator shown"
         nodes.append(
             {"kind": "group", "state": majority, "ref": f"indicator:{key}" if key >= 0 else "group:none",
