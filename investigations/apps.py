@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class InvestigationsConfig(AppConfig):
@@ -9,3 +10,6 @@ class InvestigationsConfig(AppConfig):
     def ready(self) -> None:
         # Login successes and failures are written to the audit log.
         from investigations import auth_audit  # noqa: F401
+        from investigations.roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="investigations.sync_role_groups")

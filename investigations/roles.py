@@ -64,3 +64,28 @@ def role_of(user: object) -> str:
         return Role.ADMIN
     names = {g.name for g in user.groups.all()}  # type: ignore[attr-defined]
     return next((role for role in ROLE_ORDER if role in names), "")
+
+
+def sync_role_groups(**kwargs: object) -> None:
+    """Create the role groups and give each exactly its permissions (idempotent).
+
+    Connected to `post_migrate`, so every `migrate` brings the groups in line with
+    ROLE_PERMISSIONS, and so does every database flush that Django follows with
+    post_migrate (transactional tests), which would otherwise leave no groups.
+    """
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    # The permissions of every app must exist before they are attached.
+    for app_config in global_apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+    for role, dotted_names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in dotted_names:
+            app_label, codename = dotted.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)

@@ -24,6 +24,7 @@ from django.db import connection
 
 from config.celery import CeleryQueue
 from config.celery import app as celery_app
+from investigations.roles import sync_role_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -55,18 +56,12 @@ def make_user(username: str, role: str | None, *, password: str = "pw-for-tests-
 
 
 def _role_group(role: str) -> Group:
-    """The role's group. A migration makes the groups, so a transactional test's flush removes them: rebuild."""
-    from django.contrib.auth.models import Permission
-
-    from investigations.roles import ROLE_PERMISSIONS
-
-    if not Group.objects.filter(name=role).exists():
-        for name, perms in ROLE_PERMISSIONS.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            for dotted in perms:
-                app_label, codename = dotted.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return Group.objects.get(name=role)
+    group = Group.objects.filter(name=role).first()
+    if group is None:
+        # A flush without post_migrate (e.g. TRUNCATE by a test) left no groups: rebuild them.
+        sync_role_groups()
+        group = Group.objects.get(name=role)
+    return group
 
 
 @pytest.fixture

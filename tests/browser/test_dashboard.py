@@ -12,9 +12,9 @@ from investigations.models import Case, Note
 from tests.investigations.conftest import build_scenario
 
 # Predicates passed to the browser are functions, never expression strings: the CSP forbids eval.
-# The live server reads committed data; restoring the serialized database afterwards keeps the
-# role groups that migrations created for the tests that run next.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server reads committed data. The role groups come back after each flush through
+# post_migrate (investigations.roles.sync_role_groups).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _give_loose_accounts_traffic(scenario) -> None:

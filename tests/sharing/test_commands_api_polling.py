@@ -65,7 +65,7 @@ def _file(content: bytes):
     return SimpleUploadedFile("x.json", content)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_polling_a_partner_collection_imports_new_objects_once(live_server, confirmed_case, community, analyst, lead):
     """We poll our own TAXII server as if it were a partner's: the round trip over real HTTP, signed manifest."""
     from investigations.sharing import services, signing

@@ -19,8 +19,8 @@ def basic(username: str, password: str = "partner-pw") -> dict:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
-# A live server needs committed data; serialized_rollback restores the role groups for the tests after it.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# A live server needs committed data.
+@pytest.mark.django_db(transaction=True)
 def test_taxii2_client_reads_every_collection_page_by_page(live_server, publication, community):
     other = SharingCommunityFactory(name="Closed circle", key_id="test-2026")
     partner = PartnerFactory(username="labx", communities=[community])
