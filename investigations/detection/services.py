@@ -17,8 +17,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import contextmanager
+from datetime import date
 
 from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
@@ -28,7 +30,7 @@ from investigations.detection.features import features_refresh
 from investigations.detection.indicators import indicators_refresh
 from investigations.detection.models import AccountFeatures, DetectionRun
 from investigations.detection.scoring import Baseline, baseline_compute, score_case
-from investigations.detection.signals.prompt_echo import days_of_batch, prompt_echo_refresh
+from investigations.detection.signals.prompt_echo import days_between, days_with_events, prompt_echo_refresh
 from investigations.detection.signals.signup_burst import signup_burst_refresh
 from investigations.detection.signals.sync_activity import sync_activity_refresh
 from investigations.models import Alert, Case, CaseMembership
@@ -55,12 +57,27 @@ def _run_lock():
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
-def accounts_of_batch(batch_id: int) -> list[int]:
-    """Accounts a batch touched: its events, its snapshots and its alerts."""
-    touched = set(UsageEvent.objects.filter(batch_id=batch_id).values_list("account_id", flat=True).distinct())
+def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
+    """Accounts a batch touched (its events, snapshots and alerts) and the UTC days its events cover.
+
+    The events part is one grouped scan (`batch_id` has no index: ingest keeps the
+    event table lean), which yields the accounts and the time span together.
+    """
+    touched: set[int] = set()
+    first = last = None
+    per_account = (
+        UsageEvent.objects.filter(batch_id=batch_id)
+        .values("account_id")
+        .annotate(first=Min("ts"), last=Max("ts"))
+        .order_by()
+    )
+    for row in per_account.iterator(chunk_size=5000):
+        touched.add(row["account_id"])
+        first = row["first"] if first is None else min(first, row["first"])
+        last = row["last"] if last is None else max(last, row["last"])
     touched.update(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
     touched.update(Alert.objects.filter(batch_id=batch_id).values_list("account_id", flat=True))
-    return sorted(touched)
+    return sorted(touched), days_between(first, last)
 
 
 def detection_run(*, batch_id: int | None = None, full: bool = False) -> DetectionRun:
@@ -77,7 +94,11 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
     try:
         with _run_lock():
             t = time.perf_counter()
-            scope: Sequence[int] | None = None if mode == DetectionRun.Mode.FULL else accounts_of_batch(batch_id)
+            if mode == DetectionRun.Mode.FULL:
+                scope: Sequence[int] | None = None
+                days = days_with_events()
+            else:
+                scope, days = batch_scope(batch_id)
             # A batch touching a large share of all accounts is cheaper to refresh with whole-table scans.
             refresh = scope
             if scope is not None and len(scope) > WHOLE_TABLE_SHARE * max(Account.objects.count(), 1):
@@ -89,7 +110,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                 indicators_refresh(account_ids=refresh)
             t = step("indicators", t)
             with transaction.atomic():
-                prompt_echo_refresh(days=days_of_batch(None if scope is None else batch_id))
+                prompt_echo_refresh(days=days)
                 t = step("prompt_echo", t)
                 signup_burst_refresh()
                 t = step("signup_burst", t)

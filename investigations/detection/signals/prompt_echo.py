@@ -116,14 +116,18 @@ def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tup
     return {(int(k >> 32), int(k & 0xFFFFFFFF)): int(n) for k, n in zip(keys, counts, strict=True)}
 
 
-def days_of_batch(batch_id: int | None) -> list[date]:
-    """The UTC days a batch has events on (all days with events when `batch_id` is None)."""
-    events = UsageEvent.objects.all() if batch_id is None else UsageEvent.objects.filter(batch_id=batch_id)
-    span = events.aggregate(first=Min("ts"), last=Max("ts"))
-    if span["first"] is None:
+def days_between(first: datetime | None, last: datetime | None) -> list[date]:
+    """The UTC days from `first` to `last` inclusive (none when either is None)."""
+    if first is None or last is None:
         return []
-    first, last = span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    start, end = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def days_with_events() -> list[date]:
+    """Every UTC day the event table covers (a full run)."""
+    span = UsageEvent.objects.aggregate(first=Min("ts"), last=Max("ts"))
+    return days_between(span["first"], span["last"])
 
 
 def prompt_echo_refresh(*, days: list[date]) -> int:

@@ -58,11 +58,14 @@ def sync_pairs(windows: dict[int, set[int]]) -> list[PairLink]:
 def sync_activity_refresh(*, account_ids: Sequence[int] | None = None) -> int:
     """Replace the synchronized-activity links among flagged accounts. Returns links written.
 
-    `account_ids` is accepted for symmetry with the other refreshers; the signal is
-    always recomputed over the look-back window because a new account can
-    synchronize with any old one.
+    With `account_ids` (an incremental run) nothing is done unless one of them is
+    flagged: only flagged accounts are compared. Otherwise the whole look-back
+    window is recomputed, because a new account can synchronize with any old one.
     """
-    flagged = list(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
+    flagged_accounts = Account.objects.filter(flagged_at__isnull=False)
+    if account_ids is not None and not flagged_accounts.filter(id__in=list(account_ids)[:20000]).exists():
+        return 0
+    flagged = list(flagged_accounts.values_list("id", flat=True))
     latest = UsageEvent.objects.aggregate(last=Max("ts"))["last"]
     links: list[PairLink] = []
     if flagged and latest is not None:
