@@ -72,7 +72,10 @@ class Campaign(Operator):
         # Tasks recur (an operator samples each several times); the cap also bounds SimHash work on huge runs.
         self.tasks = PromptPool(profile.task, size=min(2500, max(200, size * 3)), rng=rng)
         variants = stealth.harness_variants
-        self.system_prompts = [sha256_text(profile.system_prompt.format(variant=v)) for v in range(variants)]
+        # Each operator writes its own system prompts; tool harnesses come from the profile, so two
+        # operators of one kind can share a harness, as labs using one open-source agent framework do.
+        tag = identity.hex_id(rng, 6)
+        self.system_prompts = [sha256_text(profile.system_prompt.format(variant=f"{tag}-{v}")) for v in range(variants)]
         # A campaign without tools sends no tool definitions at all (no hash), not an empty list.
         self.harnesses = [tools_sha256(t) if (t := profile.tools(v)) else None for v in range(variants)]
         self.client = clients.rare_client(rng, profile.client_name)
