@@ -28,7 +28,9 @@ PAGE = "investigations/case_detail.html"
 def case_list(request: AuthedHtmxRequest) -> HttpResponse:
     form = forms.CaseFilterForm(request.GET or None, users=case_selectors.assignable_users())
     page = case_selectors.case_page(user=request.user, filters=form.filters(), page_number=request.GET.get("page", 1))
-    context = {"form": form, "page": page, "query": form.filters().q}
+    base_query = request.GET.copy()
+    base_query.pop("page", None)
+    context = {"form": form, "page": page, "query": form.filters().q, "base_query": base_query.urlencode()}
     return render(request, template_for(request, "investigations/case_list.html", "case-table"), context)
 
 
