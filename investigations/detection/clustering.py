@@ -83,8 +83,9 @@ INFRASTRUCTURE_KINDS = frozenset(
     {Indicator.Kind.IP, Indicator.Kind.SIGNUP_IP, Indicator.Kind.SIGNUP_NET, Indicator.Kind.EMAIL_PATTERN}
 )
 # Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
-TRAIT_SHARE = 0.8
+TRAIT_SHARE = 0.6
 TRAIT_MIN_ACCOUNTS = 3
+TRAIT_ROUNDS = 3
 
 
 class UnionFind:
@@ -190,6 +191,40 @@ def _join_votes(uf: UnionFind, votes: dict[tuple[int, int], float], orgs: dict[i
             uf.union(ra, rb)
 
 
+def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, str], orgs: dict[int, set[int]]) -> None:
+    """One round of the trait stage (see the module docstring): votes from values worn mostly by clusters."""
+    size = Counter(uf.find(a) for a in uf.parent)
+    trait_votes: dict[tuple[int, int, str], float] = {}
+    for indicator_id, accounts in members.items():
+        kind = kinds[indicator_id]
+        if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
+            continue
+        by_root = Counter(uf.find(a) for a in accounts)
+        if len(by_root) < 2 or len(by_root) > PAIR_CAP:
+            continue
+        clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
+        share = clustered / len(accounts)
+        if share < TRAIT_SHARE:
+            continue
+        weight = RULES[kind].strength * share
+        roots = sorted(by_root, key=lambda r: (-by_root[r], r))
+        anchors = [r for r in roots if size[r] >= 2]
+        # Clusters wearing the trait vote for each other; lone wearers vote to join the largest one.
+        pairs = list(combinations(sorted(anchors), 2)) + [(r, anchors[0]) for r in roots if size[r] < 2]
+        for ra, rb in pairs:
+            key = (min(ra, rb), max(ra, rb), kind)
+            trait_votes[key] = max(trait_votes.get(key, 0.0), weight)
+    second: dict[tuple[int, int], float] = defaultdict(float)
+    infrastructure: set[tuple[int, int]] = set()
+    for (ra, rb, kind), weight in trait_votes.items():
+        second[(ra, rb)] += weight
+        if kind in INFRASTRUCTURE_KINDS and weight >= MIN_VOTE:
+            infrastructure.add((ra, rb))
+    # Content alone does not merge clusters: distinct operators run the same public harvesting
+    # toolkit (same prompts, same tool schema); one operator's clusters also share infrastructure.
+    _join_votes(uf, {pair: total for pair, total in second.items() if pair in infrastructure}, orgs)
+
+
 def cluster_accounts() -> Clustering:
     """One clustering pass over the whole evidence graph; components that hold a flagged account."""
     members, kinds, totals = _load_values()
@@ -257,36 +292,10 @@ def cluster_accounts() -> Clustering:
     # custom user agent on 150 accounts of one lab's sign-up bursts, a prompt variant spread over
     # its card groups. A popular SDK user agent or a VPN exit is worn mostly by lone accounts and
     # carries nothing. Each kind counts once per pair, at its strongest; the org guard still holds.
-    size = Counter(uf.find(a) for a in uf.parent)
-    trait_votes: dict[tuple[int, int, str], float] = {}
-    for indicator_id, accounts in members.items():
-        kind = kinds[indicator_id]
-        if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
-            continue
-        by_root = Counter(uf.find(a) for a in accounts)
-        if len(by_root) < 2 or len(by_root) > PAIR_CAP:
-            continue
-        clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
-        share = clustered / len(accounts)
-        if share < TRAIT_SHARE:
-            continue
-        weight = RULES[kind].strength * share
-        roots = sorted(by_root, key=lambda r: (-by_root[r], r))
-        anchors = [r for r in roots if size[r] >= 2]
-        # Clusters wearing the trait vote for each other; lone wearers vote to join the largest one.
-        pairs = list(combinations(sorted(anchors), 2)) + [(r, anchors[0]) for r in roots if size[r] < 2]
-        for ra, rb in pairs:
-            key = (min(ra, rb), max(ra, rb), kind)
-            trait_votes[key] = max(trait_votes.get(key, 0.0), weight)
-    second: dict[tuple[int, int], float] = defaultdict(float)
-    infrastructure: set[tuple[int, int]] = set()
-    for (ra, rb, kind), weight in trait_votes.items():
-        second[(ra, rb)] += weight
-        if kind in INFRASTRUCTURE_KINDS and weight >= MIN_VOTE:
-            infrastructure.add((ra, rb))
-    # Content alone does not merge clusters: distinct operators run the same public harvesting
-    # toolkit (same prompts, same tool schema); one operator's clusters also share infrastructure.
-    _join_votes(uf, {pair: total for pair, total in second.items() if pair in infrastructure}, orgs)
+    # Two rounds: the first merges one operator's sub-clusters, so that in the second the lone
+    # accounts wearing its traits all vote for the same (now single) cluster.
+    for _round in range(TRAIT_ROUNDS):
+        _trait_pass(uf, members, kinds, orgs)
 
     flagged = set(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
     by_root: dict[int, list[int]] = defaultdict(list)
