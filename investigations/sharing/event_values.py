@@ -151,6 +151,16 @@ def account_counts(values: dict[str, set[str]]) -> dict[tuple[str, str], int]:
 
 def _pg_hits(values: dict[str, set[str]], account_ids: list[int] | None) -> list[Hit]:
     table = UsageEvent._meta.db_table
+    if len(values) == 1 and account_ids is None:
+        # One column: a plain filtered aggregate, which PostgreSQL can run as a parallel scan.
+        ((kind, vals),) = values.items()
+        sql = (
+            f"SELECT e.account_id, {_PG_EXPR[kind]}, count(*), min(e.ts), max(e.ts) FROM {table} e "  # noqa: S608
+            f"WHERE e.{EVENT_COLUMNS[kind]} = ANY(%s::{_PG_ARRAY[kind]}) GROUP BY e.account_id, {_PG_EXPR[kind]}"
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, [_typed(kind, vals)])
+            return [Hit(acc, kind, value, n, first, last) for acc, value, n, first, last in cur.fetchall()]
     prefilter, params = [], []
     for kind, vals in values.items():
         prefilter.append(f"e.{EVENT_COLUMNS[kind]} = ANY(%s::{_PG_ARRAY[kind]})")

@@ -196,7 +196,8 @@ def _store(partner: Partner, record: PartnerImport, parsed: list[_Parsed]) -> li
             unique_fields=["partner", "stix_id", "kind", "value"],
             update_fields=["partner_import", *[c for c in _COLUMNS if c not in ("stix_id", "kind", "value")]],
         )
-    return list(PartnerIndicator.objects.filter(partner_import=record))
+    fields = ["id", "stix_id", "kind", "value", "key_id", "name", "tlp", "confidence", "valid_until"]
+    return list(PartnerIndicator.objects.filter(partner_import=record).only(*fields))
 
 
 def _store_pg(partner: Partner, record: PartnerImport, rows: list[tuple]) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_OBSERVATION = re.compile(r"\[((?:[^\]'\\]|'(?:[^'\\]|\\.)*')*)\]")
+_STRING = r"'[^'\\]*(?:\\.[^'\\]*)*'"  # a quoted literal, backslash escapes allowed (unrolled: no backtracking)
+_OBSERVATION = re.compile(r"\[((?:[^\]']+|" + _STRING + r")*)\]")
 _COMPARISON = re.compile(
-    r"(?P<type>[a-z0-9][a-z0-9-]*):(?P<path>(?:[A-Za-z0-9_.\-]|'(?:[^'\\]|\\.)*')+)\s*"
-    r"(?P<op>=|LIKE)\s*(?P<value>'(?:[^'\\]|\\.)*'|-?\d+)"
+    r"(?P<type>[a-z0-9][a-z0-9-]*):(?P<path>(?:[A-Za-z0-9_.\-]+|" + _STRING + r")+)\s*"
+    r"(?P<op>=|LIKE)\s*(?P<value>" + _STRING + r"|-?\d+)"
 )
 _UA_PATH = "extensions.'http-request-ext'.request_header.'User-Agent'"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_UNESCAPE = re.compile(r"\\(.)")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class PatternValue:
 
 def _literal(raw: str) -> str:
     if raw.startswith("'"):
-        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+        inner = raw[1:-1]
+        return _UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
     return raw
 
 
