@@ -6,6 +6,7 @@ templates then render local times, with UTC kept in the title attribute.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Callable
 
@@ -19,8 +20,15 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         name = request.COOKIES.get("tz", "")
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # The cookie is client input: only a known IANA name is used (a path such as
+        # "America" or "../x" would otherwise reach the file system).
+        if name in _known_zones():
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
