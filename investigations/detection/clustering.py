@@ -281,9 +281,11 @@ def cluster_accounts() -> Clustering:
                 if ra != rb:
                     key = (min(ra, rb), max(ra, rb), signal)
                     strongest[key] = max(strongest.get(key, 0.0), weight)
-    for (ra, rb, _signal), weight in strongest.items():
+    for (ra, rb, signal), weight in strongest.items():
         votes[(ra, rb)] += weight
-        backed.add((ra, rb))
+        # Echoed prompts are content too: two operators replaying one public prompt set collide.
+        if signal != AccountLink.Signal.PROMPT_ECHO:
+            backed.add((ra, rb))
     # Content shared by more than a few groups (a toolkit's default prompt) only adds to other evidence.
     _join_votes(uf, {pair: total for pair, total in votes.items() if pair in backed}, orgs)
 

@@ -42,8 +42,8 @@ RULES: dict[str, KindRule] = {
     # No single non-identity value reaches the clustering threshold (0.5) on its own: a public
     # agent framework's tool schema or a popular prompt template is shared by unrelated teams, so
     # content hashes need a second, independent kind of evidence (proxies, sign-ups, lockstep).
-    Kind.SYSTEM_PROMPT: KindRule(0.45, common_at=400),
-    Kind.TOOLS: KindRule(0.4, common_at=400),
+    Kind.SYSTEM_PROMPT: KindRule(0.45, common_at=150),
+    Kind.TOOLS: KindRule(0.4, common_at=150),
     Kind.SIGNUP_IP: KindRule(0.35, common_at=200),
     Kind.IP: KindRule(0.3, common_at=100),
     Kind.EMAIL_PATTERN: KindRule(0.35, common_at=100),
