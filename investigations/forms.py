@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 
 from investigations.models import Alert, Case
 from investigations.selectors.alerts import DEFAULT_SORT, SORTS, AlertFilters
-from investigations.selectors.cases import SIZES, CaseFilters
+from investigations.selectors.cases import SIZES, CaseFilters, assignable_user_queryset
 
 STATUS_ALL = "all"
 # The batch format's identifier rule.
@@ -143,8 +143,17 @@ class CaseStatusForm(forms.Form):
 
 
 class CaseAssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), required=False)
+    # Only users who may work a case can be given one (a viewer cannot act on it).
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Only analysts and leads (who may manage cases) can be assigned."},
+    )
     reason = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_user_queryset()  # type: ignore[attr-defined]
 
 
 class NoteForm(forms.Form):

@@ -91,7 +91,7 @@ def case_filter(*, user: AbstractBaseUser | AnonymousUser, filters: CaseFilters)
         if high is not None:
             qs = qs.filter(member_count__lte=high)
     if filters.q.strip():
-        qs = qs.filter(pk__in=search.case_ids_matching(filters.q))
+        qs = qs.filter(pk__in=search.case_ids_matching(user=user, query=filters.q))
     return qs.order_by("-risk_score", "-created_at", "-id")
 
 
@@ -113,13 +113,19 @@ def open_cases_for_picker(*, user: AbstractBaseUser | AnonymousUser, limit: int 
     return list(cases_visible_to(user).open().only("id", "title", "risk_score").order_by("-risk_score", "-id")[:limit])
 
 
-def assignable_users() -> list[User]:
-    """Users who may work a case: those holding manage_case through a role group."""
-    return list(
-        User.objects.filter(Q(groups__permissions__codename="manage_case") | Q(is_superuser=True), is_active=True)
-        .distinct()
-        .order_by("username")
+def assignable_user_queryset() -> QuerySet[User]:
+    """Users who may work a case: active and holding manage_case (through a role group or directly)."""
+    perm = {"permissions__codename": "manage_case", "permissions__content_type__app_label": "investigations"}
+    holders = (
+        Q(**{f"groups__{k}": v for k, v in perm.items()})
+        | Q(**{f"user_{k}": v for k, v in perm.items()})
+        | Q(is_superuser=True)
     )
+    return User.objects.filter(pk__in=User.objects.filter(holders).values("pk"), is_active=True).order_by("username")
+
+
+def assignable_users() -> list[User]:
+    return list(assignable_user_queryset())
 
 
 def case_member_page(*, case: Case, sort: str, page_number: int | str) -> tuple[Page, dict[str, list[int]]]:

@@ -72,6 +72,9 @@ def case_change_status(
 
 @transaction.atomic
 def case_assign(*, case: Case, actor: AbstractBaseUser, assignee: AbstractBaseUser | None, reason: str = "") -> Case:
+    """Give the case to a user who may work it (or to nobody); a viewer or inactive user is refused."""
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("investigations.manage_case")):
+        raise ValidationError(f"{assignee.get_username()} may not manage cases and cannot be assigned one.")
     case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     before = _case_state(case)
     case.assignee = assignee  # type: ignore[assignment]

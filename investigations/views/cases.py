@@ -212,7 +212,10 @@ def case_assign(request: AuthedHtmxRequest, case_id: int) -> HttpResponse:
     form = forms.CaseAssignForm(request.POST)
     if not form.is_valid():
         return _fail(request, case, "case-header", form_errors(form))
-    case_services.case_assign(case=case, actor=request.user, **form.cleaned_data)
+    try:
+        case_services.case_assign(case=case, actor=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        return _fail(request, case, "case-header", error_text(exc))
     return _after_write(request, case, "case-header")
 
 

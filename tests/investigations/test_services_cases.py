@@ -109,3 +109,11 @@ def test_notes_are_stored_as_written_and_audited(analyst, scenario):
     assert _audit("case.note_added", scenario.case).after["note"] == note.pk
     with pytest.raises(ValidationError):
         note_services.note_add(case=scenario.case, author=analyst, body="   ")
+
+
+def test_a_viewer_cannot_be_assigned_a_case(analyst, viewer, scenario):
+    with pytest.raises(ValidationError, match="may not manage cases"):
+        case_services.case_assign(case=scenario.case, actor=analyst, assignee=viewer)
+    scenario.case.refresh_from_db()
+    assert scenario.case.assignee is None
+    assert not AuditEntry.objects.filter(action="case.assigned").exists()

@@ -165,3 +165,59 @@ def test_search_finds_values_known_only_to_the_indicator_index(analyst_client, s
     AccountIndicator.objects.create(account=scenario.accounts[2], indicator=ja4, events=5)
     response = analyst_client.get(reverse("case-list"), {"q": "t13d1516h2_8daaf6152771"})
     assert [c.pk for c in response.context["page"]] == [scenario.case.pk]
+
+
+def test_paging_the_accounts_table_fetches_the_partial_not_the_whole_page(analyst_client, scenario, monkeypatch):
+    # The pager lives inside the case page; a relative hx-get would fetch /cases/<id>/ and nest the whole page.
+    monkeypatch.setattr("investigations.selectors.cases.MEMBER_PAGE_SIZE", 2)
+    body = analyst_client.get(scenario.case.get_absolute_url()).content.decode()
+    accounts_url = reverse("case-accounts", args=[scenario.case.pk])
+    next_link = re.search(r'hx-get="([^"]*page=2)"', body)
+    assert next_link and next_link.group(1).replace("&amp;", "&").startswith(accounts_url + "?")
+    response = analyst_client.get(next_link.group(1).replace("&amp;", "&"), headers=HTMX)
+    page_two = response.content.decode()
+    assert page_two.lstrip().startswith('<section class="panel" id="case-accounts"')
+    assert "<html" not in page_two and 'id="case-indicators"' not in page_two
+    assert "Page 2 of 3" in page_two
+
+
+def test_paging_the_cases_list_fetches_the_list_partial(analyst_client, monkeypatch):
+    monkeypatch.setattr("investigations.selectors.cases.CASE_PAGE_SIZE", 1)
+    CaseFactory.create_batch(2)
+    body = analyst_client.get(reverse("case-list")).content.decode()
+    assert f'hx-get="{reverse("case-list")}?page=2"' in body
+
+
+def test_a_viewer_cannot_confirm_an_email_address_through_the_search(client, viewer, analyst, scenario):
+    client.force_login(viewer)
+    for query in ["li.wei2@mail.example", "LI.WEI2@mail.example"]:
+        assert client.get(reverse("case-list"), {"q": query}).context["page"].paginator.count == 0
+    # Values that are not personal data still find the case for a viewer.
+    assert [c.pk for c in client.get(reverse("case-list"), {"q": "pf_shared_card"}).context["page"]] == [
+        scenario.case.pk
+    ]
+
+
+def test_a_viewer_cannot_match_email_evidence_or_email_indicators(viewer, analyst, scenario):
+    from investigations.detection.models import AccountIndicator, Indicator
+    from investigations.selectors import search
+
+    member = scenario.case.memberships.first()
+    member.evidence = [*member.evidence, {"signal": "email_pattern", "value": "li.wei#@mail.example", "weight": 0.5}]
+    member.save()
+    indicator = Indicator.objects.create(kind=Indicator.Kind.EMAIL_DOMAIN, value="mail.example", account_count=1)
+    AccountIndicator.objects.create(account=member.account, indicator=indicator)
+    for query in ["li.wei#@mail.example", "mail.example"]:
+        assert search.case_ids_matching(user=viewer, query=query) == set()
+        assert search.case_ids_matching(user=analyst, query=query) == {scenario.case.pk}
+
+
+def test_the_assign_form_refuses_a_viewer_as_assignee(analyst_client, viewer, analyst2, scenario):
+    url = reverse("case-assign", args=[scenario.case.pk])
+    response = analyst_client.post(url, {"assignee": viewer.pk, "reason": "try"}, headers=HTMX)
+    assert "Only analysts and leads" in response.content.decode()
+    scenario.case.refresh_from_db()
+    assert scenario.case.assignee is None
+    analyst_client.post(url, {"assignee": analyst2.pk}, headers=HTMX)
+    scenario.case.refresh_from_db()
+    assert scenario.case.assignee == analyst2
