@@ -98,7 +98,7 @@ def sql_floor(size: int) -> float:
 
 def http_floor(url: str, size: int) -> float:
     client = delivery.GatewayClient(url, secret="bench", timeout=10)
-    payload = {"id": 0, "account_id": "bench_000000", "action": "ban", "reason": "bench", "sequence": 1}
+    payload = {"id": 0, "account_id": "bench_000000", "action": "ban", "action_id": 0, "sequence": 1}
     start = time.perf_counter()
     for i in range(size):
         error = client.post({**payload, "id": i}, f"key-{i}")

@@ -39,7 +39,12 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def change_payload(change: EnforcementChange) -> dict[str, object]:
-    """What the gateway receives for one change (also what the polling API returns)."""
+    """What the gateway receives for one change (also what the polling API returns).
+
+    Identifiers and times only. The analyst's free-text reason stays in the app: it may hold e-mails or
+    prompt excerpts, and personal data never leaves in clear. A gateway operator who needs the why
+    follows `action_id` / `case_id` into Hydra Watch, where access is logged.
+    """
     return {
         "id": change.pk,
         "idempotency_key": str(change.idempotency_key),
@@ -48,8 +53,9 @@ def change_payload(change: EnforcementChange) -> dict[str, object]:
         "action": change.kind,
         "enforcement": change.after,
         "previous": change.before,
-        "reason": change.action.reason,
         "action_id": change.action_id,
+        "case_id": change.action.case_id,
+        "requested_at": change.action.requested_at.isoformat(),
         "changed_at": change.created_at.isoformat(),
     }
 
