@@ -7,6 +7,7 @@ Each function returns a `go.Figure`; views pass `fig.to_json()` through
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -154,7 +155,7 @@ def usage_timeline(hourly: list[list[Any]], *, tz_name: str) -> go.Figure:
     for category in sorted(by_cat, key=lambda c: list(CATEGORY_COLORS).index(c) if c in CATEGORY_COLORS else 99):
         fig.add_trace(
             go.Bar(
-                x=x_text, y=[by_cat[category].get(x, 0) for x in xs], name=category,
+                x=x_text, y=[by_cat[category].get(x, 0) for x in xs], name=html.escape(category),
                 marker_color=CATEGORY_COLORS.get(category, "#999"),
             ),
             row=1, col=1, secondary_y=False,
@@ -248,8 +249,9 @@ def _edge_trace(pos: np.ndarray, edges: list[tuple[int, int]]) -> go.Scattergl:
 
 
 def _indicator_label(signal: str, value: str) -> str:
+    """A short node label, HTML-escaped: plotly renders hover text as HTML and values come from traffic."""
     short = value if len(value) <= 24 else value[:10] + "…" + value[-8:]
-    return f"{signal}: {short}"
+    return html.escape(f"{signal}: {short}")
 
 
 def cluster_graph(links: dict[str, Any], *, collapse_above: int = COLLAPSE_ABOVE, seed: str = "") -> go.Figure:
@@ -266,8 +268,9 @@ def cluster_graph(links: dict[str, Any], *, collapse_above: int = COLLAPSE_ABOVE
         nodes, node_edges = _grouped_nodes(accounts, indicators)
     else:
         nodes = [
-            {"kind": "account", "state": a[2], "ref": f"account:{a[1]}", "label": a[1], "size": 9,
-             "hover": f"{a[1]}<br>{a[2]}<br>{len([i for i in a[3] if i < shown])} shared indicators"}
+            {"kind": "account", "state": a[2], "ref": f"account:{a[1]}", "label": html.escape(a[1]), "size": 9,
+             "hover": f"{html.escape(a[1])}<br>{html.escape(a[2])}<br>"
+                      f"{len([i for i in a[3] if i < shown])} shared indicators"}
             for a in accounts
         ]  # fmt: skip
         node_edges = [(ai, ii) for ai, a in enumerate(accounts) for ii in a[3] if ii < shown]
@@ -350,7 +353,7 @@ def _grouped_nodes(accounts: list[list[Any]], indicators: list[list[Any]]) -> tu
             {"kind": "group", "state": majority, "ref": f"indicator:{key}" if key >= 0 else "group:none",
              "label": label, "size": 8 + 4 * math.sqrt(len(members)),
              "hover": f"{len(members)} accounts via {label}<br>"
-             + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))}
+             + ", ".join(f"{n} {html.escape(s)}" for s, n in sorted(states.items()))}
         )  # fmt: skip
         carried = {i for a in members for i in a[3] if i < shown}
         edges.extend((gi, i) for i in sorted(carried))

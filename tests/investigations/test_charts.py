@@ -46,3 +46,22 @@ def test_large_cases_collapse_into_groups_by_shared_indicator():
     assert fig.layout.meta == {"collapsed": True, "accounts": 1500, "indicators": 32}
     group_points = sum(len(t.x) for t in fig.data if t.name and "(groups)" in t.name)
     assert group_points == 30  # one group per /ip pool, the most specific indicator each account carries
+
+
+EVIL = '<a href="https://evil.example/">x</a>'
+
+
+def _hover_texts(fig) -> str:
+    return " ".join(str(t) for trace in fig.data for t in (trace.text or []))
+
+
+def test_hover_text_escapes_attacker_controlled_values():
+    # User agents, indicator values and account ids come from ingested traffic; plotly renders hover as HTML.
+    links = {
+        "accounts": [[0, f"acct{EVIL}", "flagged", [0]], [1, "acct_ok", "linked", [0]]],
+        "indicators": [["user_agent", EVIL, 2, 0.5]],
+    }
+    for fig in (charts.cluster_graph(links), charts.cluster_graph(links, collapse_above=1)):
+        hover = _hover_texts(fig)
+        assert "<a href" not in hover
+        assert "&lt;a href=&quot;" in hover
