@@ -53,7 +53,13 @@ def action_list(request: AuthedHtmxRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"page": page, "statuses": EnforcementAction.Status.choices, "status": request.GET.get("status", "")}
+        {
+            "page": page,
+            "statuses": EnforcementAction.Status.choices,
+            "status": request.GET.get("status", ""),
+            "page_extra": _query_without(request, "page"),
+            "refresh_query": request.GET.urlencode(),
+        }
         | controls,
     )
 
@@ -139,6 +145,10 @@ def action_detail(request: AuthedHtmxRequest, action_id: int) -> HttpResponse:
             "item_page": item_page,
             "change_page": change_page,
             "state": state,
+            # Each pager and the state filter keep the other table's place (and the filter).
+            "items_extra": _query_without(request, "items"),
+            "changes_extra": _query_without(request, "changes"),
+            "state_extra": _query_without(request, "changes", "state"),
             "progress": selectors.action_progress(action=action),
             "can_review": can_review,
             "can_resend": request.user.has_perm(services.APPROVE_PERMISSION),
@@ -208,6 +218,15 @@ def account_history(request: AuthedHtmxRequest, account_pk: int) -> HttpResponse
     account = selectors.account_get_for_user(user=request.user, account_pk=account_pk)
     history = selectors.account_history_for_user(user=request.user, account=account)
     return render(request, "enforcement/account_history.html", {"account": account, "history": history})
+
+
+def _query_without(request: AuthedHtmxRequest, *names: str) -> str:
+    """The current query minus `names`, as '&a=1&b=2' to append after a pager's own parameter."""
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    encoded = params.urlencode()
+    return f"&{encoded}" if encoded else ""
 
 
 def _int_param(value: str | None) -> int | None:
