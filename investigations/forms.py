@@ -81,6 +81,8 @@ class AlertBulkForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     alert = forms.ModelMultipleChoiceField(queryset=Alert.objects.all(), required=False, to_field_name="alert_id")
     select_all = forms.BooleanField(required=False)
+    # The newest alert id when the queue was rendered: "all matching" means the alerts the analyst saw counted.
+    max_id = forms.IntegerField(required=False, min_value=0)
     reason = forms.CharField(required=False, max_length=500)
     case = forms.ModelChoiceField(queryset=Case.objects.open(), required=False)
     title = forms.CharField(required=False, max_length=200)
@@ -90,6 +92,8 @@ class AlertBulkForm(forms.Form):
         action = data.get("action")
         if not data.get("select_all") and not data.get("alert"):
             raise forms.ValidationError("Select at least one alert, or all alerts matching the filter.")
+        if data.get("select_all") and data.get("max_id") is None:
+            raise forms.ValidationError("Reload the queue before acting on every matching alert.")
         if action == "dismiss" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Dismissing needs a reason.")
         if action == "attach" and not data.get("case"):

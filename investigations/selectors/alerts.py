@@ -106,3 +106,8 @@ def account_alerts(*, user: AbstractBaseUser | AnonymousUser, account_pk: int, l
     return list(
         alerts_visible_to(user).filter(account_id=account_pk).select_related("case").order_by("-raised_at")[:limit]
     )
+
+
+def alert_max_id() -> int:
+    """The newest alert's id (an index-only lookup): the queue's snapshot for "select all matching"."""
+    return Alert.objects.aggregate(m=Max("id"))["m"] or 0

@@ -6,6 +6,7 @@ filter) and writes one audit entry naming every alert it changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,6 +22,8 @@ from investigations.services.audit import audit_record
 
 # One bulk action changes at most this many alerts, so the audit entry stays readable.
 MAX_BULK = 100_000
+# Ids bound per statement: SQLite allows at most 32,766 parameters, so `id__in` goes in chunks.
+ID_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,54 @@ class AttachResult:
     accounts_in_other_cases: list[str]
 
 
-def _lock_ids(alerts: QuerySet[Alert]) -> list[int]:
+@dataclass(frozen=True)
+class Locked:
+    """The alerts a bulk action holds locked, and their state before it (the audit entry's `before`)."""
+
+    ids: list[int]
+    before: dict[str, dict[str, object]]
+    top_score: float
+
+
+def chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
+    size = size or ID_CHUNK
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _lock(alerts: QuerySet[Alert]) -> Locked:
+    """Lock the selected alerts until the transaction ends and read their state under the lock.
+
+    Rows are locked in id order, so two bulk actions over overlapping selections
+    wait for each other instead of deadlocking; the state is read after locking,
+    so `before` is what this action really changed.
+    """
     ids = list(alerts.order_by("id").values_list("id", flat=True)[: MAX_BULK + 1])
     if not ids:
         raise ValidationError("No alerts selected.")
     if len(ids) > MAX_BULK:
         raise ValidationError(f"At most {MAX_BULK:,} alerts at once; narrow the filter.")
-    return ids
+    rows = []
+    for chunk in chunks(ids):
+        rows += (
+            Alert.objects.select_for_update()
+            .filter(id__in=chunk)
+            .order_by("id")
+            .values_list("id", "alert_id", "status", "case_id", "dismiss_reason", "score")
+        )
+    return Locked(
+        ids=[r[0] for r in rows],
+        before={r[1]: {"status": r[2], "case_id": r[3], "dismiss_reason": r[4]} for r in rows},
+        top_score=max((float(r[5]) for r in rows), default=0.0),
+    )
 
 
-def _audit_bulk(*, actor: AbstractBaseUser, action: str, ids: list[int], reason: str, after: dict) -> None:
-    alert_ids = list(Alert.objects.filter(id__in=ids).order_by("id").values_list("alert_id", flat=True))
+def _update(ids: list[int], **values: object) -> int:
+    return sum(Alert.objects.filter(id__in=chunk).update(**values) for chunk in chunks(ids))
+
+
+def _audit_bulk(*, actor: AbstractBaseUser, action: str, locked: Locked, reason: str, after: dict) -> None:
+    alert_ids = list(locked.before)
     audit_record(
         actor=actor,
         action=action,
@@ -49,17 +89,20 @@ def _audit_bulk(*, actor: AbstractBaseUser, action: str, ids: list[int], reason:
         object_id=alert_ids[0] if len(alert_ids) == 1 else f"{len(alert_ids)} alerts",
         object_repr=", ".join(alert_ids[:5]) + (" …" if len(alert_ids) > 5 else ""),
         reason=reason,
+        before=locked.before,
         after={**after, "alerts": alert_ids},
     )
 
 
 @transaction.atomic
 def alerts_acknowledge(*, alerts: QuerySet[Alert], actor: AbstractBaseUser, reason: str = "") -> int:
-    ids = _lock_ids(alerts)
-    changed = Alert.objects.filter(id__in=ids).update(
-        status=Alert.Status.ACKNOWLEDGED, triaged_by=actor, triaged_at=timezone.now(), dismiss_reason=""
+    locked = _lock(alerts)
+    changed = _update(
+        locked.ids, status=Alert.Status.ACKNOWLEDGED, triaged_by=actor, triaged_at=timezone.now(), dismiss_reason=""
     )
-    _audit_bulk(actor=actor, action="alert.acknowledged", ids=ids, reason=reason, after={"status": "acknowledged"})
+    _audit_bulk(
+        actor=actor, action="alert.acknowledged", locked=locked, reason=reason, after={"status": "acknowledged"}
+    )
     return changed
 
 
@@ -69,11 +112,15 @@ def alerts_dismiss(*, alerts: QuerySet[Alert], actor: AbstractBaseUser, reason: 
     reason = reason.strip()
     if not reason:
         raise ValidationError("Dismissing alerts needs a reason.")
-    ids = _lock_ids(alerts)
-    changed = Alert.objects.filter(id__in=ids).update(
-        status=Alert.Status.DISMISSED, triaged_by=actor, triaged_at=timezone.now(), dismiss_reason=reason[:500]
+    locked = _lock(alerts)
+    changed = _update(
+        locked.ids,
+        status=Alert.Status.DISMISSED,
+        triaged_by=actor,
+        triaged_at=timezone.now(),
+        dismiss_reason=reason[:500],
     )
-    _audit_bulk(actor=actor, action="alert.dismissed", ids=ids, reason=reason, after={"status": "dismissed"})
+    _audit_bulk(actor=actor, action="alert.dismissed", locked=locked, reason=reason, after={"status": "dismissed"})
     return changed
 
 
@@ -82,23 +129,27 @@ def alerts_attach_to_case(
     *, alerts: QuerySet[Alert], case: Case, actor: AbstractBaseUser, reason: str = ""
 ) -> AttachResult:
     """Attach alerts to a case and pin their accounts into it (accounts held by another case stay there)."""
+    return _attach(locked=_lock(alerts), case=case, actor=actor, reason=reason)
+
+
+def _attach(*, locked: Locked, case: Case, actor: AbstractBaseUser, reason: str) -> AttachResult:
     if not case.is_open:
         raise ValidationError(f"Case #{case.pk} is closed; reopen it before attaching alerts.")
-    ids = _lock_ids(alerts)
-    Alert.objects.filter(id__in=ids).update(
-        case=case, status=Alert.Status.ACKNOWLEDGED, triaged_by=actor, triaged_at=timezone.now()
-    )
-    accounts = Account.objects.filter(alerts__id__in=ids).distinct()
+    _update(locked.ids, case=case, status=Alert.Status.ACKNOWLEDGED, triaged_by=actor, triaged_at=timezone.now())
+    account_pks: set[int] = set()
+    for chunk in chunks(locked.ids):
+        account_pks |= set(Alert.objects.filter(id__in=chunk).values_list("account_id", flat=True))
+    accounts = [a for chunk in chunks(sorted(account_pks)) for a in Account.objects.filter(pk__in=chunk)]
     result = case_services.case_add_accounts(case=case, accounts=accounts, actor=actor, reason=reason)
     _audit_bulk(
         actor=actor,
         action="alert.attached",
-        ids=ids,
+        locked=locked,
         reason=reason,
         after={"case": case.pk, "accounts_added": result.added, "accounts_in_other_cases": result.in_other_cases},
     )
     return AttachResult(
-        case=case, alerts=len(ids), accounts_added=result.added, accounts_in_other_cases=result.in_other_cases
+        case=case, alerts=len(locked.ids), accounts_added=result.added, accounts_in_other_cases=result.in_other_cases
     )
 
 
@@ -107,7 +158,6 @@ def case_open_from_alerts(
     *, alerts: QuerySet[Alert], actor: AbstractBaseUser, title: str, reason: str = ""
 ) -> AttachResult:
     """Open a new case holding the selected alerts and their accounts; its risk starts at the top alert score."""
-    ids = _lock_ids(alerts)
-    top = max(Alert.objects.filter(id__in=ids).values_list("score", flat=True))
-    case = case_services.case_create(actor=actor, title=title, reason=reason, risk_score=float(top))
-    return alerts_attach_to_case(alerts=Alert.objects.filter(id__in=ids), case=case, actor=actor, reason=reason)
+    locked = _lock(alerts)
+    case = case_services.case_create(actor=actor, title=title, reason=reason, risk_score=locked.top_score)
+    return _attach(locked=locked, case=case, actor=actor, reason=reason)

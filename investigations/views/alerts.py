@@ -33,6 +33,7 @@ def _queue_context(request: AuthedHtmxRequest, data: dict[str, str]) -> dict:
     if form.is_bound:
         form.is_valid()
     filters = form.filters()
+    can_triage = request.user.has_perm("investigations.triage_alert")
     page = alert_selectors.alert_page(
         user=request.user, filters=filters, sort=form.sort_key(), page_number=data.get("page", 1)
     )
@@ -44,7 +45,8 @@ def _queue_context(request: AuthedHtmxRequest, data: dict[str, str]) -> dict:
         "sort_base": urlencode({k: v for k, v in data.items() if k in FILTER_FIELDS and k != "sort" and v}),
         "filter_items": [(k, v) for k, v in data.items() if k in FILTER_FIELDS and v],
         "open_cases": case_selectors.open_cases_for_picker(user=request.user),
-        "can_triage": request.user.has_perm("investigations.triage_alert"),
+        "can_triage": can_triage,
+        "max_id": alert_selectors.alert_max_id() if can_triage else 0,
     }
 
 
@@ -70,7 +72,10 @@ def alert_bulk(request: AuthedHtmxRequest) -> HttpResponse:
         filter_form = forms.AlertFilterForm(filter_data or None, detectors=alert_selectors.detector_names())
         if filter_form.is_bound and not filter_form.is_valid():
             return _respond(request, filter_data, back, error="Fix the filter before acting on every match.")
-        alerts = alert_selectors.alert_filter(user=request.user, filters=filter_form.filters())
+        # Only alerts that existed when the page was rendered: new ones were not in the count the analyst saw.
+        alerts = alert_selectors.alert_filter(user=request.user, filters=filter_form.filters()).filter(
+            id__lte=data["max_id"]
+        )
     else:
         alerts = Alert.objects.filter(pk__in=[a.pk for a in data["alert"]])
     reason = data.get("reason") or ""

@@ -61,3 +61,43 @@ def test_open_case_from_alerts_starts_at_the_top_score(analyst, scenario):
     assert result.case.title == "New operator"
     assert result.case.risk_score == pytest.approx(0.7)
     assert AuditEntry.objects.filter(action="case.created", object_id=str(result.case.pk)).exists()
+
+
+def test_bulk_triage_records_each_alerts_previous_state(analyst, scenario):
+    first, second, _third = scenario.loose_alerts
+    alert_services.alerts_dismiss(alerts=Alert.objects.filter(pk=first.pk), actor=analyst, reason="noise")
+    alert_services.alerts_acknowledge(alerts=_loose(scenario), actor=analyst, reason="recheck")
+    entry = AuditEntry.objects.get(action="alert.acknowledged")
+    assert entry.before[first.alert_id] == {"status": "dismissed", "case_id": None, "dismiss_reason": "noise"}
+    assert entry.before[second.alert_id] == {"status": "new", "case_id": None, "dismiss_reason": ""}
+    assert set(entry.before) == set(entry.after["alerts"]) == {a.alert_id for a in scenario.loose_alerts}
+    assert entry.after["status"] == "acknowledged"
+    attached = scenario.alerts[0]
+    alert_services.alerts_dismiss(alerts=Alert.objects.filter(pk=attached.pk), actor=analyst, reason="x")
+    before = AuditEntry.objects.filter(action="alert.dismissed").latest("id").before
+    assert before[attached.alert_id]["case_id"] == scenario.case.pk
+
+
+def test_bulk_triage_locks_the_selected_rows(analyst, scenario):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        alert_services.alerts_acknowledge(alerts=_loose(scenario), actor=analyst)
+    if connection.features.has_select_for_update:
+        assert any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+
+
+def test_large_selections_bind_ids_in_chunks(analyst, scenario, monkeypatch):
+    # SQLite refuses more than 32,766 bound ids in one statement; a chunk of 2 proves 3 alerts need several.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(alert_services, "ID_CHUNK", 2)
+    case = CaseFactory()
+    with CaptureQueriesContext(connection) as queries:
+        result = alert_services.alerts_attach_to_case(alerts=_loose(scenario), case=case, actor=analyst)
+    assert result.alerts == 3 and len(result.accounts_added) == 3
+    assert set(_loose(scenario).values_list("case_id", flat=True)) == {case.pk}
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "investigations_alert"')]
+    assert len(updates) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.db import connection, reset_queries
@@ -53,8 +54,9 @@ def test_bulk_acknowledge_over_htmx_returns_the_table_and_an_event(analyst_clien
 def test_select_all_applies_to_every_alert_matching_the_carried_filter(analyst_client, scenario):
     response = analyst_client.post(
         reverse("alert-bulk"),
-        {"action": "dismiss", "reason": "load test", "select_all": "1", "detector": "volume-anomaly"},
-    )
+        {"action": "dismiss", "reason": "load test", "select_all": "1", "detector": "volume-anomaly",
+         "max_id": _rendered_max_id(analyst_client, detector="volume-anomaly")},
+    )  # fmt: skip
     assert response.status_code == 302 and "detector=volume-anomaly" in response["Location"]
     assert set(Alert.objects.filter(detector="volume-anomaly").values_list("status", flat=True)) == {"dismissed"}
     assert not Alert.objects.filter(detector="cot-elicitation-v3", status="dismissed").exists()
@@ -102,3 +104,31 @@ def test_the_queue_query_count_does_not_grow_with_the_page(analyst_client, scena
     analyst_client.get(reverse("alert-list"))
     with django_assert_num_queries(expected):
         analyst_client.get(reverse("alert-list"))
+
+
+def _rendered_max_id(client, **filters) -> str:
+    body = client.get(reverse("alert-list"), filters).content.decode()
+    return re.search(r'name="max_id" value="(\d+)"', body).group(1)
+
+
+def test_select_all_leaves_alerts_raised_after_the_page_was_rendered(analyst_client, analyst, scenario):
+    max_id = _rendered_max_id(analyst_client, detector="volume-anomaly")
+    late = AlertFactory(detector="volume-anomaly")  # raised while the analyst looked at the page
+    response = analyst_client.post(
+        reverse("alert-bulk"),
+        {"action": "acknowledge", "select_all": "1", "detector": "volume-anomaly", "max_id": max_id},
+        headers=HTMX,
+    )
+    assert b"Acknowledged 3 alerts" in response.content
+    late.refresh_from_db()
+    assert late.status == Alert.Status.NEW
+    assert all(
+        a.status == Alert.Status.ACKNOWLEDGED
+        for a in Alert.objects.filter(pk__in=[a.pk for a in scenario.loose_alerts])
+    )
+
+
+def test_select_all_without_the_page_snapshot_is_refused(analyst_client, scenario):
+    response = analyst_client.post(reverse("alert-bulk"), {"action": "acknowledge", "select_all": "1"}, headers=HTMX)
+    assert b"Reload the queue" in response.content
+    assert not Alert.objects.filter(status=Alert.Status.ACKNOWLEDGED).exists()
