@@ -176,6 +176,9 @@ class Case(models.Model):
 
     @property
     def next_statuses(self) -> tuple[str, ...]:
+        # A merged case lives on in its target: reopening it would split the work in two.
+        if self.merged_into_id:
+            return ()
         return self.TRANSITIONS.get(self.status, ())
 
 

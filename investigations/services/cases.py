@@ -54,6 +54,8 @@ def case_change_status(
 ) -> Case:
     """Move a case along the workflow; closing requires a resolution, reopening clears it."""
     case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
+    if case.merged_into_id:
+        raise ValidationError(f"Case #{case.pk} was merged into #{case.merged_into_id}; work on that case instead.")
     if status not in case.next_statuses:
         raise ValidationError(f"A {case.get_status_display()} case cannot move to {status}.")
     if status == Case.Status.CLOSED and resolution not in Case.Resolution.values:
@@ -84,9 +86,28 @@ def case_assign(*, case: Case, actor: AbstractBaseUser, assignee: AbstractBaseUs
     return case
 
 
+def _lock_cases(*pks: int) -> dict[int, Case]:
+    """Lock cases one by one in pk order, so two writers touching the same pair cannot deadlock."""
+    return {pk: Case.objects.select_for_update().get(pk=pk) for pk in sorted(set(pks))}
+
+
+def _require_workable_target(target: Case) -> None:
+    if target.merged_into_id:
+        raise ValidationError(f"Case #{target.pk} was merged into #{target.merged_into_id}; use that case.")
+    if not target.is_open:
+        raise ValidationError(f"Case #{target.pk} is closed; reopen it first.")
+
+
+# Accounts per membership lookup: SQLite binds at most 32,766 parameters per statement.
+ACCOUNT_CHUNK = 10_000
+
+
 def _add_accounts(*, case: Case, accounts: Iterable[Account]) -> MembershipResult:
     accounts = list(accounts)
-    held = dict(CaseMembership.objects.filter(account__in=accounts).values_list("account__account_id", "case_id"))
+    held: dict[str, int] = {}
+    for start in range(0, len(accounts), ACCOUNT_CHUNK):
+        chunk = accounts[start : start + ACCOUNT_CHUNK]
+        held.update(CaseMembership.objects.filter(account__in=chunk).values_list("account__account_id", "case_id"))
     added = [a for a in accounts if a.account_id not in held]
     CaseMembership.objects.bulk_create(
         [
@@ -132,10 +153,12 @@ def case_merge(*, source: Case, target: Case, actor: AbstractBaseUser, reason: s
         raise ValidationError("A case cannot be merged into itself.")
     if not reason.strip():
         raise ValidationError("Say why the cases are merged.")
-    locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk])}
+    locked = _lock_cases(source.pk, target.pk)
     source, target = locked[source.pk], locked[target.pk]
     if source.merged_into_id or not source.is_open:
         raise ValidationError(f"Case #{source.pk} is closed and cannot be merged.")
+    # Checked under the lock: the target may have been closed or merged since the form was shown.
+    _require_workable_target(target)
     moved = list(CaseMembership.objects.filter(case=source).values_list("account__account_id", flat=True))
     CaseMembership.objects.filter(case=source).update(case=target)
     alerts = Alert.objects.filter(case=source).update(case=target)
@@ -206,8 +229,14 @@ def case_move_account(*, account: Account, target: Case, actor: AbstractBaseUser
     """Put one account in another case and pin it there, so detection leaves it in place."""
     if not reason.strip():
         raise ValidationError("Say why the account moves.")
+    seen_source = CaseMembership.objects.filter(account=account).values_list("case_id", flat=True).first()
+    # Cases first (pk order, like merge), then the membership: the same lock order as every other writer.
+    target = _lock_cases(target.pk, *([seen_source] if seen_source else []))[target.pk]
+    _require_workable_target(target)
     membership = CaseMembership.objects.select_for_update().filter(account=account).first()
     source_id = membership.case_id if membership else None
+    if source_id != seen_source:
+        raise ValidationError(f"{account.account_id} changed case meanwhile; reload and try again.")
     if source_id == target.pk:
         raise ValidationError(f"{account.account_id} is already in case #{target.pk}.")
     if membership is None:

@@ -117,3 +117,52 @@ def test_a_viewer_cannot_be_assigned_a_case(analyst, viewer, scenario):
     scenario.case.refresh_from_db()
     assert scenario.case.assignee is None
     assert not AuditEntry.objects.filter(action="case.assigned").exists()
+
+
+def test_merge_refuses_a_closed_or_merged_target(analyst, scenario):
+    first, second = CaseFactory(), CaseFactory()
+    case_services.case_merge(source=first, target=second, actor=analyst, reason="same operator")
+    # `first` is now merged into `second`; a stale form still offering `first` as a target must not work.
+    with pytest.raises(ValidationError, match="merged into"):
+        case_services.case_merge(source=scenario.case, target=first, actor=analyst, reason="stale form")
+    closed = CaseFactory(status=Case.Status.CLOSED, resolution=Case.Resolution.LEGITIMATE)
+    with pytest.raises(ValidationError, match="closed"):
+        case_services.case_merge(source=scenario.case, target=closed, actor=analyst, reason="x")
+    assert CaseMembership.objects.filter(case=scenario.case).count() == len(scenario.accounts)
+
+
+def test_merge_locks_both_cases_in_pk_order(analyst, monkeypatch):
+    low, high = CaseFactory(), CaseFactory()
+    locked: list[int] = []
+    real = case_services._lock_cases
+
+    def spy(*pks):
+        result = real(*pks)
+        locked.extend(result)
+        return result
+
+    monkeypatch.setattr(case_services, "_lock_cases", spy)
+    case_services.case_merge(source=high, target=low, actor=analyst, reason="same card")
+    assert locked == [low.pk, high.pk]
+
+
+def test_an_account_cannot_move_into_a_closed_or_merged_case(analyst, scenario):
+    merged, survivor = CaseFactory(), CaseFactory()
+    case_services.case_merge(source=merged, target=survivor, actor=analyst, reason="same operator")
+    closed = CaseFactory(status=Case.Status.CLOSED, resolution=Case.Resolution.LEGITIMATE)
+    account = scenario.accounts[0]
+    for target, message in [(merged, "merged into"), (closed, "closed")]:
+        with pytest.raises(ValidationError, match=message):
+            case_services.case_move_account(account=account, target=target, actor=analyst, reason="x")
+    assert CaseMembership.objects.get(account=account).case == scenario.case
+
+
+def test_a_merged_case_cannot_be_reopened(analyst):
+    source, target = CaseFactory(), CaseFactory()
+    case_services.case_merge(source=source, target=target, actor=analyst, reason="same operator")
+    source.refresh_from_db()
+    assert source.next_statuses == ()
+    with pytest.raises(ValidationError, match="merged into"):
+        case_services.case_change_status(case=source, actor=analyst, status=Case.Status.INVESTIGATING)
+    source.refresh_from_db()
+    assert source.status == Case.Status.CLOSED
