@@ -69,6 +69,14 @@ class AlertTriageApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         alerts = alert_selectors.alerts_visible_to(request.user).filter(alert_id__in=values["alert_ids"])
+        # A typo or a stale id must not shrink the action silently: name what was not found, change nothing.
+        found = set(alerts.values_list("alert_id", flat=True))
+        unknown = sorted(set(values["alert_ids"]) - found)
+        if unknown:
+            return Response(
+                {"errors": [f"Unknown alert ids: {', '.join(unknown[:50])}"], "unknown_alert_ids": unknown},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             if values["action"] == "acknowledge":
                 return Response({"changed": alert_services.alerts_acknowledge(alerts=alerts, actor=request.user)})

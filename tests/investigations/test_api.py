@@ -57,3 +57,16 @@ def test_it_changes_case_status(api, scenario):
     assert api.post(url, {"status": "closed"}, format="json").status_code == 400
     response = api.post(url, {"status": "closed", "resolution": "legitimate"}, format="json")
     assert response.data == {"id": scenario.case.pk, "status": "closed", "resolution": "legitimate"}
+
+
+def test_triage_with_unknown_alert_ids_is_refused_and_lists_them(api, scenario):
+    known = scenario.loose_alerts[0].alert_id
+    response = api.post(
+        reverse("api-alerts-triage"),
+        {"action": "acknowledge", "alert_ids": [known, "alrt_nope", "alrt_typo"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["unknown_alert_ids"] == ["alrt_nope", "alrt_typo"]
+    assert "alrt_nope" in response.json()["errors"][0]
+    assert Alert.objects.get(alert_id=known).status == Alert.Status.NEW
