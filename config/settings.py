@@ -233,6 +233,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Four-eyes rule: an analyst's enforcement action on more accounts waits for a lead.
 ENFORCEMENT_APPROVAL_THRESHOLD = env_int("ENFORCEMENT_APPROVAL_THRESHOLD", default=25)
+# ... counted over everything one person changed directly in this rolling window, so 40 requests of 25 need a lead too.
+ENFORCEMENT_APPROVAL_WINDOW_HOURS = env_int("ENFORCEMENT_APPROVAL_WINDOW_HOURS", default=24)
 ENFORCEMENT_WEBHOOK_URL = env_str("ENFORCEMENT_WEBHOOK_URL")
 ENFORCEMENT_WEBHOOK_SECRET = env_str("ENFORCEMENT_WEBHOOK_SECRET")
 # Gateway delivery: retry delay doubles per failed attempt from BASE up to MAX; a claimed change is

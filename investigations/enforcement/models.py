@@ -52,6 +52,8 @@ class EnforcementAction(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(max_length=2000, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Why the action waits for a lead (the four-eyes rule that caught it); empty when it applied directly.
+    approval_reason = models.CharField(max_length=300, blank=True)
     # Denormalised counts so lists never count 1,500 items per row.
     account_count = models.PositiveIntegerField(default=0)
     changed_count = models.PositiveIntegerField(default=0)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -19,6 +18,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
+from investigations.enforcement import approval
 from investigations.enforcement.models import EnforcementAction, EnforcementActionItem, EnforcementChange
 from investigations.models import Case, CaseMembership
 from investigations.services.audit import audit_record
@@ -71,11 +71,6 @@ def resolve_case(*, case: Case, scope: str) -> Targets:
     return Targets(account_ids=ids, flagged_ids=flagged)
 
 
-def needs_approval(*, account_count: int) -> bool:
-    """Four-eyes rule: more accounts than the threshold need a second person, whoever asks."""
-    return account_count > settings.ENFORCEMENT_APPROVAL_THRESHOLD
-
-
 def _clean_reason(reason: str, what: str = "A reason") -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -97,8 +92,10 @@ def action_request(
 ) -> EnforcementAction:
     """Ask to ban or unban accounts: a selection, or a case's flagged/all accounts.
 
-    Up to the threshold the action applies at once; above it the action waits
-    for a lead (`action_approve`). The target list is fixed now, so the
+    The action applies at once unless the four-eyes rule (`approval.approval_reason`: the
+    threshold as a per-person budget over a rolling window, and unbans of lead-approved
+    bans) says it waits for a lead (`action_approve`); the reason is kept on the action
+    to show the requester and the approver. The target list is fixed now, so the
     approver sees exactly which accounts were asked for.
     """
     if not actor.has_perm(BAN_PERMISSION):
@@ -133,14 +130,25 @@ def action_request(
         ],
         batch_size=2000,
     )
+    # Taken before reading the actor's recent changes: two requests of one person cannot spend one budget twice.
+    _serialise_change_writers()
+    action.approval_reason = approval.approval_reason(action=action, actor=actor)
+    if action.approval_reason:
+        action.save(update_fields=["approval_reason"])
     audit_record(
         actor=actor,
         action=f"enforcement.{kind}_requested",
         obj=action,
         reason=reason,
-        after={"kind": kind, "scope": scope, "case": case.pk if case else None, "accounts": count},
+        after={
+            "kind": kind,
+            "scope": scope,
+            "case": case.pk if case else None,
+            "accounts": count,
+            "needs_approval": action.approval_reason,
+        },
     )
-    if not needs_approval(account_count=count):
+    if not action.approval_reason:
         _apply(action=action, actor=actor)
     return action
 

@@ -31,6 +31,7 @@ def _controls_context(
         "form": form,
         "can_ban": request.user.has_perm(services.BAN_PERMISSION),
         "threshold": settings.ENFORCEMENT_APPROVAL_THRESHOLD,
+        "window_hours": settings.ENFORCEMENT_APPROVAL_WINDOW_HOURS,
     }
     if case_id:
         context["scope"] = selectors.case_scope_for_user(user=request.user, case_id=case_id)
@@ -114,7 +115,8 @@ def action_create(request: AuthedHtmxRequest) -> HttpResponse:
 
 def _outcome(action: EnforcementAction) -> str:
     if action.is_pending:
-        return f"Action #{action.pk} on {action.account_count} accounts waits for a lead's approval."
+        count, why = action.account_count, action.approval_reason
+        return f"Action #{action.pk} on {count} accounts waits for a lead's approval: {why}"
     return f"Action #{action.pk} applied: {action.changed_count} of {action.account_count} accounts changed."
 
 
@@ -207,7 +209,11 @@ def action_resend(request: AuthedHtmxRequest, action_id: int) -> HttpResponse:
 @permission_required(services.APPROVE_PERMISSION, raise_exception=True)
 def approval_queue(request: AuthedHtmxRequest) -> HttpResponse:
     pending = selectors.action_list_for_user(user=request.user, status=EnforcementAction.Status.PENDING_APPROVAL)
-    context = {"pending": pending[:200], "threshold": settings.ENFORCEMENT_APPROVAL_THRESHOLD}
+    context = {
+        "pending": pending[:200],
+        "threshold": settings.ENFORCEMENT_APPROVAL_THRESHOLD,
+        "window_hours": settings.ENFORCEMENT_APPROVAL_WINDOW_HOURS,
+    }
     return render(request, "enforcement/approval_queue.html", context)
 
 

@@ -53,6 +53,6 @@ class ActionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = EnforcementAction
         fields = [
-            "id", "action", "status", "scope", "case", "reason", "account_count", "changed_count",
+            "id", "action", "status", "approval_reason", "scope", "case", "reason", "account_count", "changed_count",
             "requested_by", "requested_at", "reviewed_by", "reviewed_at", "review_comment", "applied_at",
         ]  # fmt: skip
