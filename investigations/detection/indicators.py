@@ -155,11 +155,14 @@ def _indicator_ids_of(cursor, ids: Sequence[int]) -> set[int]:
 def _recount(cursor, indicator_ids: set[int] | None) -> None:
     """Refresh `account_count` for the given indicators (all when None) with one grouped UPDATE."""
     if indicator_ids is None:
+        # Zero, recount, drop the zeros: linear, where `NOT IN (subquery)` degrades to quadratic
+        # once the subquery no longer fits in memory.
+        cursor.execute(f"UPDATE {_IND} SET account_count = 0 WHERE account_count <> 0")
         cursor.execute(
             f"UPDATE {_IND} SET account_count = c.n FROM "
             f"(SELECT indicator_id, COUNT(*) AS n FROM {_AI} GROUP BY indicator_id) c WHERE c.indicator_id = {_IND}.id"
         )
-        cursor.execute(f"DELETE FROM {_IND} WHERE id NOT IN (SELECT indicator_id FROM {_AI})")
+        cursor.execute(f"DELETE FROM {_IND} WHERE account_count = 0")
         return
     for chunk in chunked(sorted(indicator_ids)):
         marks = ",".join(["%s"] * len(chunk))
