@@ -221,3 +221,25 @@ def test_the_assign_form_refuses_a_viewer_as_assignee(analyst_client, viewer, an
     analyst_client.post(url, {"assignee": analyst2.pk}, headers=HTMX)
     scenario.case.refresh_from_db()
     assert scenario.case.assignee == analyst2
+
+
+def test_rewritten_evidence_and_linking_fields_show_up_at_once(analyst_client, scenario):
+    from accounts.models import Account
+    from investigations.models import CaseMembership
+
+    url = scenario.case.get_absolute_url()
+    graph_url = reverse("case-graph", args=[scenario.case.pk])
+    assert "198.51.100.7" in analyst_client.get(url).content.decode()
+    analyst_client.get(graph_url)
+    # Detection rewrites evidence in place: same members, same strengths, same text length.
+    for m in CaseMembership.objects.filter(case=scenario.case):
+        m.evidence = [
+            {**e, "value": "198.51.100.9", "text": "Requests from proxy 198.51.100.9"} if e["signal"] == "ip" else e
+            for e in m.evidence
+        ]
+        m.save(update_fields=["evidence"])
+    body = analyst_client.get(url).content.decode()
+    assert "198.51.100.9" in body and "198.51.100.7" not in body
+    assert "198.51.100.9" in analyst_client.get(graph_url).content.decode()
+    Account.objects.filter(pk__in=[a.pk for a in scenario.accounts]).update(payment_fingerprint="pf_other_card")
+    assert "pf_other_card" in analyst_client.get(url).content.decode()
