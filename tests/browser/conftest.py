@@ -27,9 +27,22 @@ def _no_persistent_connections() -> Iterator[None]:
     db_settings["CONN_MAX_AGE"] = before
 
 
+def collect_errors(page: object) -> list[str]:
+    """Errors the page reports: uncaught exceptions and console messages of type error.
+
+    CSP violations (an inline script or style, an asset from another origin), failed
+    asset loads and console.error calls surface only on the console, never as a
+    page error. No console error is known to be harmless here, so none is allowed.
+    """
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    return errors
+
+
 @pytest.fixture
-def browser_page(monkeypatch) -> Iterator[object]:
-    """A fresh page in headless Chromium; JavaScript errors fail the test."""
+def chromium_page(monkeypatch) -> Iterator[tuple[object, list[str]]]:
+    """A fresh page in headless Chromium and the list its errors are collected into."""
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
     # calls are still plain synchronous code, so Django's async guard is lifted for them.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -38,13 +51,19 @@ def browser_page(monkeypatch) -> Iterator[object]:
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("Debian's chromium is required for browser tests (make chromium installs it)")
-    errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Berlin")
         page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = collect_errors(page)
         page.set_default_timeout(20_000)
-        yield page
+        yield page, errors
         browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def browser_page(chromium_page) -> Iterator[object]:
+    """A page whose JavaScript errors and console errors (CSP violations included) fail the test."""
+    page, errors = chromium_page
+    yield page
+    assert not errors, f"JavaScript or console errors: {errors}"
