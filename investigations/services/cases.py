@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account
 from investigations.models import Alert, Case, CaseMembership
 from investigations.services.audit import audit_record
+from investigations.services.figures import figures_refresh_later
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def case_add_accounts(
             reason=reason,
             after={"accounts": result.added, "left_in_other_cases": result.in_other_cases},
         )
+        figures_refresh_later([case.pk])
     return result
 
 
@@ -184,6 +186,7 @@ def case_merge(*, source: Case, target: Case, actor: AbstractBaseUser, reason: s
         reason=reason,
         after={"merged_from": source.pk, "accounts": moved, "alerts": alerts},
     )
+    figures_refresh_later([target.pk])
     return target
 
 
@@ -221,6 +224,7 @@ def case_split(*, case: Case, account_ids: list[str], actor: AbstractBaseUser, t
         reason=reason,
         after={"accounts": moving, "split_from": case.pk},
     )
+    figures_refresh_later([case.pk, new_case.pk])
     return new_case
 
 
@@ -262,4 +266,5 @@ def case_move_account(*, account: Account, target: Case, actor: AbstractBaseUser
             reason=reason,
             after=detail,
         )
+    figures_refresh_later([target.pk, *([source_id] if source_id else [])])
     return membership
