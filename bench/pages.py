@@ -39,6 +39,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Account  # noqa: E402
 from investigations.detection.models import AccountIndicator, Indicator  # noqa: E402
 from investigations.models import AggregateSnapshot, Alert, Case, CaseMembership  # noqa: E402
+from investigations.services.figures import figures_refresh  # noqa: E402
 
 PREFIX = "bench_"
 DETECTORS = ["cot-elicitation-v3", "volume-anomaly", "shared-payment", "harness-match", "prompt-echo"]
@@ -237,6 +238,14 @@ def raw_scan_ms(case: Case) -> float:
         return (time.perf_counter() - start) * 1000
 
 
+def refresh_ms(case: Case) -> float:
+    """What the worker spends after detection changed the case: every stored figure, from nothing."""
+    AggregateSnapshot.objects.filter(key__regex=rf"^[a-z-]+:{case.pk}(:|$)").delete()
+    start = time.perf_counter()
+    figures_refresh([case.pk])
+    return (time.perf_counter() - start) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=1500)
@@ -295,6 +304,10 @@ def main() -> None:
             r = time_url(client, url, args.repeat, htmx=htmx)
             log(f"{name:<34}{label:>14}{r['cold_ms']:>10.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['queries']:>9}")
         log(f"{'  raw scan of the case events':<34}{label:>14}{raw_scan_ms(case):>10.0f}")
+        log(f"{'  figures_refresh (worker)':<34}{label:>14}{refresh_ms(case):>10.0f}")
+        for name, url, htmx in pages[:3]:
+            r = time_url(client, url, 1, htmx=htmx)
+            log(f"{'  after refresh: ' + name.strip():<34}{label:>14}{r['cold_ms']:>10.0f}")
     for name, url in [
         ("overview", "/"),
         ("alert queue (new, newest)", "/alerts/"),

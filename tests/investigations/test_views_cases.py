@@ -179,6 +179,7 @@ def test_paging_the_accounts_table_fetches_the_partial_not_the_whole_page(analys
     assert page_two.lstrip().startswith('<section class="panel" id="case-accounts"')
     assert "<html" not in page_two and 'id="case-indicators"' not in page_two
     assert "Page 2 of 3" in page_two
+    assert "hx_base" not in page_two  # the pager's template comment stays a comment
 
 
 def test_paging_the_cases_list_fetches_the_list_partial(analyst_client, monkeypatch):
