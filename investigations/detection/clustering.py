@@ -200,7 +200,7 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
         if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
             continue
         by_root = Counter(uf.find(a) for a in accounts)
-        if len(by_root) < 2 or len(by_root) > PAIR_CAP:
+        if len(by_root) < 2:
             continue
         clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
         share = clustered / len(accounts)
@@ -209,9 +209,9 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
         weight = RULES[kind].strength * share
         roots = sorted(by_root, key=lambda r: (-by_root[r], r))
         anchors = [r for r in roots if size[r] >= 2]
-        # Clusters wearing the trait vote for each other; lone wearers vote to join the largest one.
-        pairs = list(combinations(sorted(anchors), 2)) + [(r, anchors[0]) for r in roots if size[r] < 2]
-        for ra, rb in pairs:
+        # Every other wearer (cluster or lone account) votes to join the cluster wearing it most: a star,
+        # linear in the wearers, so a lab's 400 card groups sharing its user agent cost 400 votes, not 80,000.
+        for ra, rb in ((r, anchors[0]) for r in roots if r != anchors[0]):
             key = (min(ra, rb), max(ra, rb), kind)
             trait_votes[key] = max(trait_votes.get(key, 0.0), weight)
     second: dict[tuple[int, int], float] = defaultdict(float)
