@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, connection
 
-from config.celery import CeleryQueue
 from ingest import services
 
 # A dropped connection or a restarting database: the transaction rolled back, so retrying is safe.
@@ -18,7 +17,7 @@ def _close_broken_connection() -> None:
     connection.close_if_unusable_or_obsolete()
 
 
-@shared_task(queue=CeleryQueue.INGEST, ignore_result=True, acks_late=True, **_RETRY)
+@shared_task(ignore_result=True, acks_late=True, **_RETRY)
 def ingest_batch_split(batch_id: int) -> None:
     try:
         services.batch_split(batch_id=batch_id)
@@ -27,7 +26,7 @@ def ingest_batch_split(batch_id: int) -> None:
         raise
 
 
-@shared_task(queue=CeleryQueue.INGEST, ignore_result=True, acks_late=True, **_RETRY)
+@shared_task(ignore_result=True, acks_late=True, **_RETRY)
 def ingest_chunk_load(chunk_id: int) -> None:
     try:
         services.chunk_load(chunk_id=chunk_id)
@@ -36,7 +35,7 @@ def ingest_chunk_load(chunk_id: int) -> None:
         raise
 
 
-@shared_task(queue=CeleryQueue.INGEST, ignore_result=True)
+@shared_task(ignore_result=True)
 def ingest_resume_stale() -> None:
     """Periodic sweeper (CELERY_BEAT_SCHEDULE): resume batches a dead worker left behind."""
     services.batches_resume_stale()

@@ -6,13 +6,12 @@ import logging
 
 from celery import shared_task
 
-from config.celery import CeleryQueue
 from investigations.detection import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(queue=CeleryQueue.DETECTION, ignore_result=True, acks_late=True)
+@shared_task(ignore_result=True, acks_late=True)
 def detect_after_batch(batch_id: int) -> None:
     """Run detection for the accounts an ingested batch touched.
 
@@ -26,7 +25,7 @@ def detect_after_batch(batch_id: int) -> None:
         logger.exception("detection after batch %s failed", batch_id)
 
 
-@shared_task(queue=CeleryQueue.DETECTION, ignore_result=True, acks_late=True)
+@shared_task(ignore_result=True, acks_late=True)
 def detect_full() -> None:
     """Recompute everything (after a bulk import, or on demand)."""
     services.detection_run(full=True)

@@ -7,11 +7,10 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
-from config.celery import CeleryQueue
 from investigations.enforcement import delivery
 
 
-@shared_task(queue=CeleryQueue.ENFORCEMENT, ignore_result=True, acks_late=True)
+@shared_task(ignore_result=True, acks_late=True)
 def deliver_changes() -> None:
     """Send what is due to the gateway, then schedule the next pass while anything is undelivered.
 

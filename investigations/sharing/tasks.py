@@ -7,7 +7,6 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from config.celery import CeleryQueue
 from investigations.sharing import polling
 from investigations.sharing.models import Partner
 from investigations.sharing.validation import BundleRejected
@@ -15,7 +14,7 @@ from investigations.sharing.validation import BundleRejected
 log = logging.getLogger(__name__)
 
 
-@shared_task(queue=CeleryQueue.SHARING, ignore_result=True)
+@shared_task(ignore_result=True)
 def poll_partners() -> None:
     """Beat entry: one poll task per active partner with a collection URL."""
     for partner_id in Partner.objects.filter(is_active=True).exclude(poll_url="").values_list("pk", flat=True):
@@ -23,7 +22,6 @@ def poll_partners() -> None:
 
 
 @shared_task(
-    queue=CeleryQueue.SHARING,
     ignore_result=True,
     autoretry_for=(polling.PollFailed,),
     retry_backoff=True,
