@@ -35,8 +35,11 @@ from investigations.detection.signals.signup_burst import signup_burst_refresh
 from investigations.detection.signals.sync_activity import sync_activity_refresh
 from investigations.models import Alert, Case, CaseMembership
 from investigations.services.audit import audit_record
+from investigations.services.figures import figures_refresh_later
 
 logger = logging.getLogger(__name__)
+# Ids per IN (...) list: SQLite (the demo) allows about 32,000 parameters.
+ID_CHUNK = 10_000
 DETECTOR = "hydra-watch-detection"
 WHOLE_TABLE_SHARE = 0.3
 _LOCK_KEY = 0x48594452  # "HYDR": one detection run at a time across workers
@@ -120,6 +123,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             t = step("clustering", t)
             stats = cases_sync(clustering=clustering)
             step("cases", t)
+            figures_refresh_later(cases_holding(scope))
     except Exception as exc:
         DetectionRun.objects.filter(pk=run.pk).update(
             status=DetectionRun.Status.FAILED, error=repr(exc)[:2000], finished_at=timezone.now()
@@ -133,6 +137,20 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
     run.save(update_fields=["status", "finished_at", "stats"])
     logger.info("detection run %s: %s", run.pk, stats)
     return run
+
+
+def cases_holding(account_ids: Sequence[int] | None) -> set[int]:
+    """Live cases that hold any of these accounts (all live cases for None): their figures are now stale."""
+    live = Case.objects.open().filter(merged_into__isnull=True)
+    if account_ids is None:
+        return set(live.values_list("pk", flat=True))
+    found: set[int] = set()
+    for start in range(0, len(account_ids), ID_CHUNK):
+        chunk = list(account_ids[start : start + ID_CHUNK])
+        found.update(
+            CaseMembership.objects.filter(account_id__in=chunk, case__in=live).values_list("case_id", flat=True)
+        )
+    return found
 
 
 def _raise_alert(*, alert_id: str, account_id: int, case: Case, summary: str) -> None:

@@ -78,3 +78,19 @@ def test_linking_two_untouched_cases_merges_them_into_the_older_one():
     assert gone.status == Case.Status.CLOSED and gone.merged_into_id == merged.pk
     assert AuditEntry.objects.filter(action="case.merged", object_id=str(gone.pk), actor=None).exists()
     assert AuditEntry.objects.filter(action="case.members_moved", object_id=str(merged.pk)).exists()
+
+
+def test_a_run_queues_the_figures_of_the_cases_holding_the_batch_accounts(monkeypatch):
+    from investigations.detection import services
+
+    build_world()
+    detection_run(full=True)
+    queued: list[set[int]] = []
+    monkeypatch.setattr(services, "figures_refresh_later", lambda ids: queued.append(set(ids)))
+    alpha = _case_of("acct_alpha_001")
+    UsageEventFactory(account=Account.objects.get(account_id="acct_alpha_001"), batch_id=78)
+    detection_run(batch_id=78)
+    assert queued == [{alpha.pk}]
+    detection_run(full=True)
+    assert queued[-1] == set(Case.objects.open().filter(merged_into__isnull=True).values_list("pk", flat=True))
+    assert len(queued[-1]) >= 2
