@@ -63,8 +63,11 @@ def _run_lock():
 def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
     """Accounts a batch touched (its events, snapshots and alerts) and the UTC days its events cover.
 
-    The events part is one grouped scan (`batch_id` has no index: ingest keeps the
-    event table lean), which yields the accounts and the time span together.
+    The events part is one grouped query over the batch's rows, found through the BRIN
+    index on `batch_id` (accounts migration 0005), which yields the accounts and the
+    time span together. It is fetched in one go, not through `.iterator()`: a
+    server-side cursor makes PostgreSQL plan for the first rows and walk the whole
+    (account, ts) index instead (0.6 s against 0.05 s at 1M events).
     """
     touched: set[int] = set()
     first = last = None
@@ -74,7 +77,7 @@ def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
         .annotate(first=Min("ts"), last=Max("ts"))
         .order_by()
     )
-    for row in per_account.iterator(chunk_size=5000):
+    for row in per_account:
         touched.add(row["account_id"])
         first = row["first"] if first is None else min(first, row["first"])
         last = row["last"] if last is None else max(last, row["last"])
@@ -102,6 +105,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                 days = days_with_events()
             else:
                 scope, days = batch_scope(batch_id)
+            t = step("scope", t)
             # A batch touching a large share of all accounts is cheaper to refresh with whole-table scans.
             refresh = scope
             if scope is not None and len(scope) > WHOLE_TABLE_SHARE * max(Account.objects.count(), 1):
