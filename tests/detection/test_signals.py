@@ -6,11 +6,14 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from investigations.detection.clustering import LINK_THRESHOLD, cluster_accounts
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import email_pattern, indicators_refresh
 from investigations.detection.models import AccountFeatures, AccountIndicator, AccountLink, Indicator
+from investigations.detection.signals import PairLink, links_replace
 from investigations.detection.signals.prompt_echo import day_echo_pairs, echo_weight
 from investigations.detection.signals.shared_values import value_weight
 from investigations.detection.signals.signup_burst import burst_runs, signup_burst_refresh
@@ -135,3 +138,29 @@ def test_sync_activity_links_lockstep_accounts_not_people_in_one_time_zone():
     windows = {1: lockstep, 2: set(lockstep), 3: set(range(100, 100 + MIN_SHARED + 5, 3)) | set(range(500, 530))}
     pairs = {(link.a, link.b) for link in sync_pairs(windows)}
     assert pairs == {(1, 2)}
+
+
+def test_links_replace_writes_only_the_difference():
+    """A run leaves unchanged links alone (same row), rewrites changed ones and deletes vanished ones."""
+    a, b, c, d = (AccountFactory() for _ in range(4))
+    signal = AccountLink.Signal.SIGNUP_BURST
+    links_replace(signal, [PairLink(a.pk, b.pk, signal, 0.4, 3, {"burst": 3}), PairLink(b.pk, c.pk, signal, 0.4, 3)])
+    kept = AccountLink.objects.get(account_a=a, account_b=b)
+    written = links_replace(
+        signal,
+        [PairLink(b.pk, a.pk, signal, 0.4, 3, {"burst": 3}), PairLink(c.pk, d.pk, signal, 0.4, 4, {"burst": 4})],
+    )
+    assert written == 2
+    rows = {(link.account_a_id, link.account_b_id): link for link in AccountLink.objects.filter(signal=signal)}
+    assert set(rows) == {(a.pk, b.pk), (c.pk, d.pk)}
+    assert rows[(a.pk, b.pk)].pk == kept.pk
+    assert rows[(c.pk, d.pk)].count == 4 and rows[(c.pk, d.pk)].detail == {"burst": 4}
+    with CaptureQueriesContext(connection) as queries:
+        links_replace(
+            signal,
+            [PairLink(a.pk, b.pk, signal, 0.4, 3, {"burst": 3}), PairLink(c.pk, d.pk, signal, 0.4, 4, {"burst": 4})],
+        )
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    links_replace(signal, [PairLink(a.pk, b.pk, signal, 0.3, 3, {"burst": 3})])
+    assert list(AccountLink.objects.filter(signal=signal).values_list("pk", "weight")) == [(kept.pk, 0.3)]

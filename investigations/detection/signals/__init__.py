@@ -51,6 +51,43 @@ def upsert_links(links: Iterable[PairLink]) -> int:
     return len(rows)
 
 
+StoredLinks = dict[tuple[int, int], tuple[int, float, int, dict]]
+
+
+def stored_links(signal: str) -> StoredLinks:
+    """Every stored link of one signal: {(a, b): (pk, weight, count, detail)}, as plain tuples (no model objects)."""
+    rows = AccountLink.objects.filter(signal=signal).values_list(
+        "account_a_id", "account_b_id", "pk", "weight", "count", "detail"
+    )
+    return {(a, b): (pk, weight, count, detail or {}) for a, b, pk, weight, count, detail in rows.iterator(5000)}
+
+
+def links_replace(signal: str, links: Iterable[PairLink], *, stored: StoredLinks | None = None) -> int:
+    """Make the stored links of one signal exactly `links`, writing only what differs. Returns the links kept.
+
+    Rewriting every link on every run costs time in proportion to all links ever
+    found, while a batch changes only a few of them: unchanged rows are left alone,
+    vanished ones deleted, new or changed ones upserted.
+    """
+    wanted: dict[tuple[int, int], PairLink] = {}
+    for link in links:
+        a, b = (link.a, link.b) if link.a < link.b else (link.b, link.a)
+        if a != b:
+            wanted[(a, b)] = link
+    if stored is None:
+        stored = stored_links(signal)
+    stale = [row[0] for pair, row in stored.items() if pair not in wanted]
+    for start in range(0, len(stale), 10_000):
+        AccountLink.objects.filter(pk__in=stale[start : start + 10_000]).delete()
+    changed = [
+        link
+        for pair, link in wanted.items()
+        if pair not in stored or stored[pair][1:] != (link.weight, link.count, link.detail)
+    ]
+    upsert_links(changed)
+    return len(wanted)
+
+
 def links_touching(signal: str, account_ids: Sequence[int] | None):
     """The stored links of one signal that involve any of the accounts (all of them when None)."""
     links = AccountLink.objects.filter(signal=signal)

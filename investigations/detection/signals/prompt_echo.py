@@ -24,7 +24,7 @@ from django.db.models import Max, Min
 
 from accounts.models import UsageEvent
 from investigations.detection.models import AccountLink
-from investigations.detection.signals import PairLink, upsert_links
+from investigations.detection.signals import PairLink, links_replace, stored_links
 
 SIGNAL = AccountLink.Signal.PROMPT_ECHO
 WINDOW_SECONDS = 120
@@ -137,19 +137,17 @@ def prompt_echo_refresh(*, days: list[date]) -> int:
         for pair, n in day_echo_pairs(*_day_arrays(day)).items():
             fresh[pair][day.isoformat()] = n
     recomputed = {day.isoformat() for day in days}
+    stored = stored_links(SIGNAL)
     merged: dict[tuple[int, int], dict[str, int]] = {}
     # Keep other days' counts of every stored link; drop the recomputed days' old counts.
-    for link in AccountLink.objects.filter(signal=SIGNAL).only("account_a_id", "account_b_id", "detail"):
-        old = {d: n for d, n in (link.detail or {}).get("days", {}).items() if d not in recomputed}
-        merged[(link.account_a_id, link.account_b_id)] = old
+    for pair, (_pk, _weight, _count, detail) in stored.items():
+        merged[pair] = {d: n for d, n in detail.get("days", {}).items() if d not in recomputed}
     for pair, per_day in fresh.items():
         merged.setdefault(pair, {}).update(per_day)
-    empty = [pair for pair, per_day in merged.items() if not per_day]
-    for a, b in empty:
-        AccountLink.objects.filter(signal=SIGNAL, account_a_id=a, account_b_id=b).delete()
     links = []
     for (a, b), per_day in merged.items():
         if per_day:
             total = sum(per_day.values())
             links.append(PairLink(a, b, SIGNAL, echo_weight(total), total, {"days": per_day}))
-    return upsert_links(links)
+    # Links left without any day are deleted; unchanged ones are not rewritten.
+    return links_replace(SIGNAL, links, stored=stored)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from investigations.detection.models import AccountIndicator, AccountLink, Indicator
-from investigations.detection.signals import PairLink, upsert_links
+from investigations.detection.signals import PairLink, links_replace
 
 SIGNAL = AccountLink.Signal.SIGNUP_BURST
 BURST_GAP = timedelta(minutes=30)
@@ -58,5 +58,4 @@ def signup_burst_refresh() -> int:
         for run in burst_runs(signups):
             for a, b in zip(run, run[1:], strict=False):
                 links.append(PairLink(a, b, SIGNAL, WEIGHT, len(run), {"pattern": pattern, "burst": len(run)}))
-    AccountLink.objects.filter(signal=SIGNAL).delete()
-    return upsert_links(links)
+    return links_replace(SIGNAL, links)

@@ -24,7 +24,7 @@ from django.db.models import Max
 
 from accounts.models import Account, UsageEvent
 from investigations.detection.models import AccountLink
-from investigations.detection.signals import PairLink, upsert_links
+from investigations.detection.signals import PairLink, links_replace
 
 SIGNAL = AccountLink.Signal.SYNC_ACTIVITY
 WINDOW_MINUTES = 10
@@ -87,5 +87,4 @@ def sync_activity_refresh(*, account_ids: Sequence[int] | None = None) -> int:
                 for account, number in cursor.fetchall():
                     windows[account].add(number)
         links = sync_pairs(windows)
-    AccountLink.objects.filter(signal=SIGNAL).delete()
-    return upsert_links(links)
+    return links_replace(SIGNAL, links)
