@@ -60,6 +60,22 @@ def _run_lock():
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
 
 
+def summarize_batch_index() -> None:
+    """Summarize the page ranges of the BRIN index on `batch_id` that inserts left unsummarized (PostgreSQL).
+
+    PostgreSQL does not summarize new page ranges on insert; until autovacuum gets
+    to them, every unsummarized range matches any batch id, so right after a big
+    ingest the index would return the whole table. Summarizing reads only the
+    new ranges (about one batch's pages), once.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT brin_summarize_new_values(i) FROM to_regclass('event_batch_brin') AS i WHERE i IS NOT NULL"
+        )
+
+
 def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
     """Accounts a batch touched (its events, snapshots and alerts) and the UTC days its events cover.
 
@@ -100,6 +116,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
     try:
         with _run_lock():
             t = time.perf_counter()
+            summarize_batch_index()
             if mode == DetectionRun.Mode.FULL:
                 scope: Sequence[int] | None = None
                 days = days_with_events()
