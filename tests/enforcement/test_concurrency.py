@@ -24,8 +24,6 @@ def _pending(analyst, settings, n: int = 3) -> EnforcementAction:
 
 
 def test_two_simultaneous_approvals_apply_the_action_once(analyst, lead, lead2, settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a database with concurrent writers")
     action = _pending(analyst, settings)
     start = threading.Barrier(2)
     outcomes: dict[str, object] = {}
