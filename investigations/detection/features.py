@@ -16,6 +16,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from accounts.models import UsageEvent
+from config.db import chunked
 from investigations.detection.models import AccountFeatures
 
 CHUNK = 2000
@@ -36,17 +37,12 @@ _UPDATE_FIELDS = [
 ]
 
 
-def chunked(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def _scopes(account_ids: Sequence[int] | None) -> Iterable[Q]:
     """One filter for everything (a full run), or one per chunk of account ids (an incremental run)."""
     if account_ids is None:
         yield Q()
         return
-    for chunk in chunked(sorted(account_ids)):
+    for chunk in chunked(sorted(account_ids), CHUNK):
         yield Q(account_id__in=chunk)
 
 

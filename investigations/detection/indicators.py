@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from investigations.detection.features import chunked
+from config.db import chunked
+from investigations.detection.features import CHUNK
 from investigations.detection.models import AccountIndicator, Indicator
 
 Kind = Indicator.Kind
@@ -143,7 +144,7 @@ def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequ
 
 def _indicator_ids_of(cursor, ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in chunked(ids):
+    for chunk in chunked(ids, CHUNK):
         cursor.execute(
             f"SELECT DISTINCT indicator_id FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})",
             list(chunk),
@@ -164,7 +165,7 @@ def _recount(cursor, indicator_ids: set[int] | None) -> None:
         )
         cursor.execute(f"DELETE FROM {_IND} WHERE account_count = 0")
         return
-    for chunk in chunked(sorted(indicator_ids)):
+    for chunk in chunked(sorted(indicator_ids), CHUNK):
         marks = ",".join(["%s"] * len(chunk))
         cursor.execute(
             f"UPDATE {_IND} SET account_count = (SELECT COUNT(*) FROM {_AI} ai WHERE ai.indicator_id = {_IND}.id) "
@@ -195,7 +196,7 @@ def indicators_refresh(*, account_ids: Sequence[int] | None = None) -> int:
             return cursor.fetchone()[0]
         ids = sorted(set(account_ids))
         touched = _indicator_ids_of(cursor, ids)
-        for chunk in chunked(ids):
+        for chunk in chunked(ids, CHUNK):
             cursor.execute(f"DELETE FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", list(chunk))
             _stage_events(cursor, chunk)
             for kind, expr, cond in _event_sources():

@@ -24,6 +24,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
+from config.db import chunked
 from investigations.detection.clustering import Clustering, cluster_accounts
 from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
@@ -38,8 +39,6 @@ from investigations.services.audit import audit_record
 from investigations.services.figures import figures_refresh_later
 
 logger = logging.getLogger(__name__)
-# Ids per IN (...) list: SQLite (the demo) allows about 32,000 parameters.
-ID_CHUNK = 10_000
 DETECTOR = "hydra-watch-detection"
 WHOLE_TABLE_SHARE = 0.3
 _LOCK_KEY = 0x48594452  # "HYDR": one detection run at a time across workers
@@ -166,8 +165,7 @@ def cases_holding(account_ids: Sequence[int] | None) -> set[int]:
     if account_ids is None:
         return set(live.values_list("pk", flat=True))
     found: set[int] = set()
-    for start in range(0, len(account_ids), ID_CHUNK):
-        chunk = list(account_ids[start : start + ID_CHUNK])
+    for chunk in chunked(account_ids):
         found.update(
             CaseMembership.objects.filter(account_id__in=chunk, case__in=live).values_list("case_id", flat=True)
         )

@@ -6,7 +6,6 @@ filter) and writes one audit entry naming every alert it changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,14 +15,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
+from config.db import chunked
 from investigations.models import Alert, Case
 from investigations.services import cases as case_services
 from investigations.services.audit import audit_record
 
 # One bulk action changes at most this many alerts, so the audit entry stays readable.
 MAX_BULK = 100_000
-# Ids bound per statement: SQLite allows at most 32,766 parameters, so `id__in` goes in chunks.
-ID_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,12 +41,6 @@ class Locked:
     top_score: float
 
 
-def chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
-    size = size or ID_CHUNK
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def _lock(alerts: QuerySet[Alert]) -> Locked:
     """Lock the selected alerts until the transaction ends and read their state under the lock.
 
@@ -62,7 +54,7 @@ def _lock(alerts: QuerySet[Alert]) -> Locked:
     if len(ids) > MAX_BULK:
         raise ValidationError(f"At most {MAX_BULK:,} alerts at once; narrow the filter.")
     rows = []
-    for chunk in chunks(ids):
+    for chunk in chunked(ids):
         rows += (
             Alert.objects.select_for_update()
             .filter(id__in=chunk)
@@ -77,7 +69,7 @@ def _lock(alerts: QuerySet[Alert]) -> Locked:
 
 
 def _update(ids: list[int], **values: object) -> int:
-    return sum(Alert.objects.filter(id__in=chunk).update(**values) for chunk in chunks(ids))
+    return sum(Alert.objects.filter(id__in=chunk).update(**values) for chunk in chunked(ids))
 
 
 def _audit_bulk(*, actor: AbstractBaseUser, action: str, locked: Locked, reason: str, after: dict) -> None:
@@ -137,9 +129,9 @@ def _attach(*, locked: Locked, case: Case, actor: AbstractBaseUser, reason: str)
         raise ValidationError(f"Case #{case.pk} is closed; reopen it before attaching alerts.")
     _update(locked.ids, case=case, status=Alert.Status.ACKNOWLEDGED, triaged_by=actor, triaged_at=timezone.now())
     account_pks: set[int] = set()
-    for chunk in chunks(locked.ids):
+    for chunk in chunked(locked.ids):
         account_pks |= set(Alert.objects.filter(id__in=chunk).values_list("account_id", flat=True))
-    accounts = [a for chunk in chunks(sorted(account_pks)) for a in Account.objects.filter(pk__in=chunk)]
+    accounts = [a for chunk in chunked(sorted(account_pks)) for a in Account.objects.filter(pk__in=chunk)]
     result = case_services.case_add_accounts(case=case, accounts=accounts, actor=actor, reason=reason)
     _audit_bulk(
         actor=actor,

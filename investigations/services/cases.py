@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from config.db import chunked
 from investigations.models import Alert, Case, CaseMembership
 from investigations.services.audit import audit_record
 from investigations.services.figures import figures_refresh_later
@@ -99,15 +100,10 @@ def _require_workable_target(target: Case) -> None:
         raise ValidationError(f"Case #{target.pk} is closed; reopen it first.")
 
 
-# Accounts per membership lookup: SQLite binds at most 32,766 parameters per statement.
-ACCOUNT_CHUNK = 10_000
-
-
 def _add_accounts(*, case: Case, accounts: Iterable[Account]) -> MembershipResult:
     accounts = list(accounts)
     held: dict[str, int] = {}
-    for start in range(0, len(accounts), ACCOUNT_CHUNK):
-        chunk = accounts[start : start + ACCOUNT_CHUNK]
+    for chunk in chunked(accounts):
         held.update(CaseMembership.objects.filter(account__in=chunk).values_list("account__account_id", "case_id"))
     added = [a for a in accounts if a.account_id not in held]
     CaseMembership.objects.bulk_create(

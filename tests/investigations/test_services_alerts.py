@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+import config.db
 from investigations.models import Alert, AuditEntry, Case, CaseMembership
 from investigations.services import alerts as alert_services
 from tests.investigations.factories import CaseFactory
@@ -93,7 +94,7 @@ def test_large_selections_bind_ids_in_chunks(analyst, scenario, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr(alert_services, "ID_CHUNK", 2)
+    monkeypatch.setattr(config.db, "IN_CHUNK", 2)
     case = CaseFactory()
     with CaptureQueriesContext(connection) as queries:
         result = alert_services.alerts_attach_to_case(alerts=_loose(scenario), case=case, actor=analyst)
