@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from accounts.simhash import hex_to_signed
-from ingest.validation import AccountSnapshot, Rejected, parse_line
+from ingest.validation import AccountSnapshot, Rejected, _fast_event, _parse_line_rules, parse_line
 from tests.ingest.conftest import account, alert, event
 
 
@@ -172,3 +172,57 @@ def test_it_matches_the_json_schema(shared_dir):
         except Rejected:
             ours = False
         assert ours == schema_ok, record
+
+
+FULL_EVENT = event(
+    "e1", api_key_id="k1", ip="203.0.113.9", asn=64500, user_agent="python-httpx/0.27", ja4="t13d", model="m",
+    input_tokens=12, output_tokens=0, category="coding", cot_requested=False, system_prompt_sha256="a" * 64,
+    tools_sha256="0123456789abcdef" * 4, prompt_simhash="8000000000000000", prompt_excerpt="Héllo 😀 wörld",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        event("e1"),
+        FULL_EVENT,
+        {**FULL_EVENT, "ip": "2001:db8::1", "ts": "2026-01-04t12:00:01.123456789-03:30", "extra": {"a": [1]}},
+        {**FULL_EVENT, "user_agent": "u" * 512, "prompt_excerpt": "😀" * 500, "ja4": "j" * 64, "model": "m" * 64},
+        {**FULL_EVENT, "event_id": "A" * 128, "account_id": "a.b:c-d_e", "asn": 4294967295, "input_tokens": 2**31 - 1},
+    ],
+)
+def test_the_fast_path_gives_exactly_the_row_of_the_rules(record):
+    raw = orjson.dumps(record)
+    assert _fast_event(raw) is not None
+    assert _fast_event(raw) == _parse_line_rules(raw, 1)[1] == parse_line(raw, 1)[1]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        orjson.dumps({**FULL_EVENT, "user_agent": "a\x00b"}),
+        orjson.dumps({**FULL_EVENT, "prompt_excerpt": "\x00"}),
+        orjson.dumps({**FULL_EVENT, "api_key_id": ""}),
+        orjson.dumps({**FULL_EVENT, "api_key_id": "k\x00"}),
+        orjson.dumps({**FULL_EVENT, "event_id": "e1\nx"}),
+        orjson.dumps({**FULL_EVENT, "account_id": "a\n"}),
+        orjson.dumps({**FULL_EVENT, "prompt_simhash": ""}),
+        orjson.dumps({**FULL_EVENT, "ip": None}),
+        orjson.dumps({**FULL_EVENT, "ip": "fe80::1%eth0"}),
+        orjson.dumps({**FULL_EVENT, "ts": "2026-02-30T00:00:00Z"}),
+        orjson.dumps({**FULL_EVENT, "ts": "2026-02-01T00:00:00"}),
+        orjson.dumps({**FULL_EVENT, "category": "Chat"}),
+        orjson.dumps({**FULL_EVENT, "user_agent": "u" * 513}),
+        b'{"type": "event", "event_id": "e1", "account_id": "a", "ts": "2026-01-01T00:00:00Z", "model": "\\ud800"}',
+    ],
+)
+def test_the_fast_path_leaves_every_doubtful_line_to_the_rules(raw):
+    assert _fast_event(raw) is None
+    with pytest.raises(Rejected):
+        parse_line(raw, 1)
+
+
+def test_what_only_the_rules_accept_is_still_accepted():
+    raw = orjson.dumps({**FULL_EVENT, "input_tokens": 3.0})  # JSON Schema: 3.0 is an integer
+    assert _fast_event(raw) is None
+    assert parse_line(raw, 1)[1][9] == 3
