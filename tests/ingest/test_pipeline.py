@@ -77,6 +77,16 @@ def test_duplicates_within_and_across_batches_are_counted_and_skipped(batch_file
     assert UsageEvent.objects.count() == 3 and Alert.objects.count() == 2
 
 
+def test_a_stored_event_deep_in_a_chunk_is_a_duplicate_whichever_insert_finds_it(batch_file, loader):
+    """Past the first staged ids the COPY path's plain insert meets the duplicate itself and falls back."""
+    ingest(batch_file([event("old_1"), event("old_2")], name="b1.ndjson"))
+    records = [event(f"new_{i}") for i in range(1500)] + [event("old_2"), event("new_3"), event("old_1")]
+    batch = ingest(batch_file(records, name="b2.ndjson"), chunk_lines=5000)
+    assert (batch.events_new, batch.duplicates) == (1500, 3)
+    assert UsageEvent.objects.count() == 1502
+    assert UsageEvent.objects.filter(batch_id=batch.pk).count() == 1500
+
+
 def test_rejected_lines_keep_line_number_and_reason_and_the_rest_is_stored(batch_file, loader):
     path = batch_file([event("e1"), "{broken", "", event("e2", ts="2026-01-01"), event("e3")])
     batch = ingest(path, chunk_lines=2)
