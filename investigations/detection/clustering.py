@@ -59,7 +59,7 @@ from django.db import connection
 
 from accounts.models import Account
 from investigations.detection.models import AccountIndicator, AccountLink, Indicator
-from investigations.detection.signals.shared_values import IDENTITY_KINDS, RULES, value_weight
+from investigations.detection.signals.shared_values import IDENTITY_KINDS, RULES, value_communities, value_weight
 
 LINK_THRESHOLD = 0.5
 # Above this many accounts a non-identity value is too common to read at all.
@@ -288,6 +288,14 @@ def cluster_accounts() -> Clustering:
             backed.add((ra, rb))
     # Content shared by more than a few groups (a toolkit's default prompt) only adds to other evidence.
     _join_votes(uf, {pair: total for pair, total in votes.items() if pair in backed}, orgs)
+
+    # Stage 2b: most wearers of one value tied together by behaviour (even weak links) are one
+    # operator, however many card groups they span (`shared_values.value_communities`).
+    for group in value_communities(members, kinds, links, uf.find):
+        for other in group[1:]:
+            ra, rb = uf.find(group[0]), uf.find(other)
+            if ra != rb and _needed(orgs, ra, rb) <= LINK_THRESHOLD:
+                uf.union(ra, rb)
 
     # Stage 3 (second order): a value worn (almost) only by accounts that already sit in
     # multi-account clusters is a trait of those operators, however many accounts wear it: a

@@ -16,6 +16,7 @@ Two rules, from DESIGN.md ("weight by how rare a value is"):
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from investigations.detection.models import Indicator
@@ -87,3 +88,94 @@ def evidence_text(kind: str, value: str, in_case: int, total: int) -> str:
     if total > in_case:
         text += f" ({total} accounts in all)"
     return text
+
+
+# Value communities: an operator's own harness, system prompt or proxy pool is worn by all of its
+# accounts, so across hundreds of card groups it looks as common as a public toolkit's defaults or a
+# VPN exit. What sets the two apart is what the wearers do together: one operator's heads echo each
+# other's prompts, run in lockstep or sign up in one burst; strangers behind one VPN exit or running
+# one public toolkit do none of that. So a value whose wearers are, for the most part
+# (COMMUNITY_SHARE), tied to each other by behavioural links (even links too weak to count alone: one
+# or two echoed prompts) is a trait of one operator, and the tied wearers (at least COMMUNITY_MIN)
+# are joined. A lone account (no cluster yet) needs ties to two wearers. Ties are counted between groups: two groups join when the links between them number at
+# least TIE_SHARE of the smaller one, so a chance echo between two people behind a busy exit, or
+# between two operators replaying one public benchmark, does not merge them. Only kinds one operator
+# owns are read: networks, sign-ups, content; not AS numbers, user agents, TLS stacks or e-mail
+# domains, which whole populations share.
+COMMUNITY_MIN = 3
+COMMUNITY_SHARE = 0.5
+TIE_SHARE = 0.2
+COMMUNITY_KINDS = frozenset(
+    {Kind.SYSTEM_PROMPT, Kind.TOOLS, Kind.IP, Kind.SIGNUP_IP, Kind.SIGNUP_NET, Kind.EMAIL_PATTERN}
+)
+
+
+def _tied_groups(accounts: list[int], roots: list[int], links) -> list[list[int]]:
+    """Merge the wearers' groups (their current clusters) along behavioural links, densest ties first."""
+    wearers = set(accounts)
+    group = dict(zip(accounts, roots, strict=True))
+    size: dict[int, int] = {}
+    for root in roots:
+        size[root] = size.get(root, 0) + 1
+    parent = {r: r for r in size}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pairs = {(a, b) for a in accounts for b, *_ in links.get(a, ()) if b in wearers and a < b}
+    # A lone account needs two tied partners (a 2-core): one chance echo ties no one in.
+    while True:
+        degree = Counter(x for pair in pairs for x in pair)
+        loose = {x for x, d in degree.items() if d < 2 and size[group[x]] == 1}
+        if not loose:
+            break
+        pairs = {(a, b) for a, b in pairs if a not in loose and b not in loose}
+    while True:
+        ties: dict[tuple[int, int], int] = {}
+        for a, b in pairs:
+            ra, rb = find(group[a]), find(group[b])
+            if ra != rb:
+                key = (ra, rb) if ra < rb else (rb, ra)
+                ties[key] = ties.get(key, 0) + 1
+        merged = False
+        for (ra, rb), count in sorted(ties.items(), key=lambda item: -item[1]):
+            ra, rb = find(ra), find(rb)
+            if ra != rb and count >= max(1.0, TIE_SHARE * min(size[ra], size[rb])):
+                parent[rb] = ra
+                size[ra] += size[rb]
+                merged = True
+        if not merged:
+            break
+    out: dict[int, list[int]] = {}
+    for a in accounts:
+        out.setdefault(find(group[a]), []).append(a)
+    return list(out.values())
+
+
+def value_communities(
+    members: dict[int, list[int]],
+    kinds: dict[int, str],
+    links: dict[int, list[tuple[int, str, float, int]]],
+    find,
+) -> list[list[int]]:
+    """Groups of accounts to join: wearers of one value tied to each other by behaviour.
+
+    `members`: value -> accounts wearing it; `kinds`: value -> kind; `links`: account ->
+    [(other account, signal, weight, count)], every stored behavioural link whatever its weight;
+    `find`: account -> its current cluster root (wearers in one cluster start as one group).
+    """
+    communities: list[list[int]] = []
+    for value, accounts in members.items():
+        if kinds[value] not in COMMUNITY_KINDS or len(accounts) < COMMUNITY_MIN:
+            continue
+        need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
+        roots = [find(a) for a in accounts]
+        if max(Counter(roots).values()) >= need:
+            continue  # already one cluster for the most part: nothing to add (most values end here)
+        best = max(_tied_groups(accounts, roots, links), key=len)
+        if len(best) >= need:
+            communities.append(sorted(best))
+    return communities
