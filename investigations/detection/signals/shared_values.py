@@ -97,11 +97,11 @@ def evidence_text(kind: str, value: str, in_case: int, total: int) -> str:
 # one public toolkit do none of that. So a value whose wearers are, for the most part
 # (COMMUNITY_SHARE), tied to each other by behavioural links (even links too weak to count alone: one
 # or two echoed prompts) is a trait of one operator, and the tied wearers (at least COMMUNITY_MIN)
-# are joined. A lone account (no cluster yet) needs ties to two wearers. Ties are counted between groups: two groups join when the links between them number at
-# least TIE_SHARE of the smaller one, so a chance echo between two people behind a busy exit, or
-# between two operators replaying one public benchmark, does not merge them. Only kinds one operator
-# owns are read: networks, sign-ups, content; not AS numbers, user agents, TLS stacks or e-mail
-# domains, which whole populations share.
+# are joined. A lone account (no cluster yet) needs ties to two wearers. Ties are counted between
+# groups: two groups join when the links between them number at least TIE_SHARE of the smaller one,
+# so a chance echo between two people behind a busy exit, or between two operators replaying one
+# public benchmark, does not merge them. Only kinds one operator owns are read: networks, sign-ups,
+# content; not AS numbers, user agents, TLS stacks or e-mail domains, which whole populations share.
 COMMUNITY_MIN = 3
 COMMUNITY_SHARE = 0.5
 TIE_SHARE = 0.2
