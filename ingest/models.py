@@ -124,6 +124,8 @@ class BatchChunk(models.Model):
     events_new = models.BigIntegerField(default=0)
     duplicates = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
+    # Ids of the accounts this chunk's snapshots updated: the batch counts their union, not the sum.
+    updated_accounts = models.JSONField(default=list, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

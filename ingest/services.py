@@ -26,6 +26,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Account
 from ingest import storage
 from ingest.loaders import ChunkCounts, get_loader
 from ingest.models import Batch, BatchChunk
@@ -204,49 +205,81 @@ def _finish_as_duplicate(*, batch_id: int, earlier: Batch) -> None:
     )
 
 
+def _lock_pending_chunk(chunk_id: int) -> tuple[BatchChunk, Batch] | None:
+    """The chunk, locked, if it is still pending and its batch is loading; inside a transaction."""
+    # A redundant delivery waits here until the first one commits (or its dead connection is
+    # cleaned up) and then finds the chunk done. Skipping locked rows instead could lose a chunk
+    # whose lock still belongs to a killed worker's backend.
+    # `of=self` and no ordering: the default ordering joins Batch, and locking the batch row
+    # would run the chunks of a batch one after the other.
+    pending = BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.PENDING).order_by()
+    chunk = pending.select_for_update(of=("self",)).first()
+    if chunk is None:
+        return None
+    batch = Batch.objects.get(pk=chunk.batch_id)
+    if batch.status != Batch.Status.LOADING:
+        return None
+    return chunk, batch
+
+
+def _chunk_failure(chunk: BatchChunk, exc: Exception) -> str:
+    """Not transient (a value the database refuses, a missing file, a bug): retrying cannot help, so
+    the batch fails with the reason instead of waiting forever. Rolls back the current transaction."""
+    log.exception("chunk %s of batch %s failed", chunk.index, chunk.batch_id)
+    transaction.set_rollback(True)
+    last = chunk.first_line + chunk.line_count - 1
+    return f"chunk {chunk.index + 1} (lines {chunk.first_line}-{last}) could not be loaded: {exc}"
+
+
 def chunk_load(*, chunk_id: int) -> None:
     """Validate and load one chunk, then finish the batch if it was the last one.
 
-    The chunk row is locked and marked done in the same transaction as its rows
-    and counts: a second delivery of the same task finds it done and returns.
+    Two transactions: `prepare` validates and stages the chunk and commits the stub accounts it
+    names (so that concurrent chunks never wait on each other's uncommitted stubs); `load` stores
+    the rows and marks the chunk done with its counts, in one transaction, so a second delivery of
+    the same task finds it done and returns, and a crash in between leaves it pending.
     """
+    loader = get_loader()
     failure = ""
     with transaction.atomic():
-        # A redundant delivery waits here until the first one commits (or its dead connection is
-        # cleaned up) and then finds the chunk done. Skipping locked rows instead could lose a chunk
-        # whose lock still belongs to a killed worker's backend.
-        # `of=self` and no ordering: the default ordering joins Batch, and locking the batch row
-        # would run the chunks of a batch one after the other.
-        pending = BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.PENDING).order_by()
-        chunk = pending.select_for_update(of=("self",)).first()
-        if chunk is None:
+        if (locked := _lock_pending_chunk(chunk_id)) is None:
             return
-        batch = Batch.objects.get(pk=chunk.batch_id)
-        if batch.status != Batch.Status.LOADING:
-            return
+        chunk, batch = locked
         try:
             with storage.open_chunk_lines(chunk, batch) as lines:
-                counts = get_loader()(batch_id=batch.pk, lines=lines)
+                prepared = loader.prepare(batch_id=batch.pk, lines=lines)
         except (OperationalError, InterfaceError):
             raise  # transient: the task retries, the transaction has rolled back
         except Exception as exc:
-            # Not transient (a value the database refuses, a missing file, a bug): retrying cannot
-            # help, so the batch fails with the reason instead of waiting forever.
-            log.exception("chunk %s of batch %s failed", chunk.index, batch.pk)
-            transaction.set_rollback(True)
-            last = chunk.first_line + chunk.line_count - 1
-            failure = f"chunk {chunk.index + 1} (lines {chunk.first_line}-{last}) could not be loaded: {exc}"
-        else:
-            # Same transaction as the rows: the chunk is done, with its counts, or not at all.
-            values = counts.as_dict()
-            BatchChunk.objects.filter(pk=chunk.pk, status=BatchChunk.Status.PENDING).update(
-                status=BatchChunk.Status.DONE, finished_at=timezone.now(), **values
-            )
-            Batch.objects.filter(pk=batch.pk).update(
-                chunks_done=F("chunks_done") + 1,
-                heartbeat_at=timezone.now(),
-                **{name: F(name) + value for name, value in values.items() if name != "records"},
-            )
+            failure = _chunk_failure(chunk, exc)
+    if not failure:
+        with transaction.atomic():
+            if (locked := _lock_pending_chunk(chunk_id)) is None:
+                loader.discard(prepared)
+                return
+            chunk, batch = locked
+            try:
+                with storage.open_chunk_lines(chunk, batch) as lines:
+                    counts = loader.load(prepared, lines=lines)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                failure = _chunk_failure(chunk, exc)
+            else:
+                # Same transaction as the rows: the chunk is done, with its counts, or not at all.
+                values = counts.as_dict()
+                BatchChunk.objects.filter(pk=chunk.pk, status=BatchChunk.Status.PENDING).update(
+                    status=BatchChunk.Status.DONE,
+                    finished_at=timezone.now(),
+                    updated_accounts=counts.updated_accounts,
+                    **values,
+                )
+                # Progress while loading; batch_finish replaces the account counts by exact ones.
+                Batch.objects.filter(pk=batch.pk).update(
+                    chunks_done=F("chunks_done") + 1,
+                    heartbeat_at=timezone.now(),
+                    **{name: F(name) + value for name, value in values.items() if name != "records"},
+                )
     if failure:
         # After the rollback, so that nothing of the chunk is kept.
         batch_fail(batch_id=batch.pk, error=failure)
@@ -268,6 +301,13 @@ def batch_finish(*, batch_id: int) -> bool:
             return False
         totals = chunks.aggregate(**{name: Coalesce(Sum(name), 0) for name in COUNT_FIELDS})
         records = totals.pop("records")
+        # Chunk sums can count an account twice: updated by two chunks, or created by a chunk whose
+        # first attempt committed its stubs (prepare) and died before its rows.
+        totals["accounts_new"] = Account.objects.filter(first_batch_id=batch_id).count()
+        updated: set[int] = set()
+        for ids in chunks.values_list("updated_accounts", flat=True):
+            updated.update(ids)
+        totals["accounts_updated"] = len(updated)
         if records == 0:
             rejected = totals["rejected"]
             transaction.on_commit(

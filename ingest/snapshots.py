@@ -41,8 +41,8 @@ def merge_snapshot(account: Account, snapshot: AccountSnapshot, batch_id: int) -
     return changed
 
 
-def apply_snapshots(*, batch_id: int, snapshots: Iterable[AccountSnapshot]) -> int:
-    """Merge the chunk's snapshots into their (existing) account rows; returns how many were updated.
+def apply_snapshots(*, batch_id: int, snapshots: Iterable[AccountSnapshot]) -> list[int]:
+    """Merge the chunk's snapshots into their (existing) account rows; returns the ids of those updated.
 
     Accounts this batch created (stubs included) are new, not updated. Rows are locked in
     account-id order (FOR NO KEY UPDATE, which does not block the foreign-key
@@ -50,7 +50,7 @@ def apply_snapshots(*, batch_id: int, snapshots: Iterable[AccountSnapshot]) -> i
     """
     snapshots = sorted(snapshots, key=lambda s: s.line)
     if not snapshots:
-        return 0
+        return []
     ids = sorted({s.account_id for s in snapshots})
     queryset = Account.objects.filter(account_id__in=ids).order_by("account_id")
     if connection.features.has_select_for_no_key_update:
@@ -66,7 +66,7 @@ def apply_snapshots(*, batch_id: int, snapshots: Iterable[AccountSnapshot]) -> i
         if (account.snapshot_batch_id, account.snapshot_line, account.snapshot_versions) != before:
             dirty[snapshot.account_id] = account
     _write(list(dirty.values()))
-    return sum(1 for account_id in touched if accounts[account_id].first_batch_id != batch_id)
+    return sorted(accounts[i].pk for i in touched if accounts[i].first_batch_id != batch_id)
 
 
 _WRITE_FIELDS = [*SNAPSHOT_FIELDS, "snapshot_versions", "snapshot_batch_id", "snapshot_line"]

@@ -9,8 +9,9 @@ pipeline does not care which one runs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from typing import Protocol
+from dataclasses import dataclass, field, fields
+from types import ModuleType
+from typing import Any, Protocol
 
 from django.db import connection
 
@@ -26,19 +27,29 @@ class ChunkCounts:
     events_new: int = 0
     duplicates: int = 0
     rejected: int = 0
+    # Accounts whose snapshot changed: one account updated by several chunks counts once per batch.
+    updated_accounts: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The counters (not the account list)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "updated_accounts"}
 
 
 class Loader(Protocol):
-    def __call__(self, *, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts: ...
+    """A chunk loads in two transactions: `prepare` (committed first), then `load` with the chunk's
+    done mark. `prepare` must leave nothing that a re-run of the chunk would store twice."""
+
+    def prepare(self, *, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> Any: ...
+
+    def load(self, prepared: Any, *, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts: ...
+
+    def discard(self, prepared: Any) -> None: ...
 
 
-def get_loader() -> Loader:
+def get_loader() -> Loader | ModuleType:
     """The loader for the default database."""
     if connection.vendor == "postgresql":
-        from ingest.loaders.postgres import load_chunk
+        from ingest.loaders import postgres as loader
     else:
-        from ingest.loaders.generic import load_chunk
-    return load_chunk
+        from ingest.loaders import generic as loader
+    return loader

@@ -85,8 +85,23 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
         counts.events_new += _store_events(batch_id, events, seen_events)
         counts.duplicates += len(alerts) + len(events)
     counts.duplicates -= counts.alerts_new + counts.events_new
-    counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots)
+    counts.updated_accounts = apply_snapshots(batch_id=batch_id, snapshots=snapshots)
+    counts.accounts_updated = len(counts.updated_accounts)
     return counts
+
+
+# SQLite has one writer at a time, so there is no stub contention to avoid: everything happens in
+# `load`, in the chunk's transaction.
+def prepare(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> int:
+    return batch_id
+
+
+def load(prepared: int, *, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts:
+    return load_chunk(batch_id=prepared, lines=lines)
+
+
+def discard(prepared: int) -> None:
+    pass
 
 
 def _new_rows(rows: list[tuple[Any, ...]], model: Any, field: str, seen: set[str]) -> list[tuple[Any, ...]]:

@@ -1,16 +1,19 @@
 """The PostgreSQL fast path: binary COPY into temporary staging tables, then set-based inserts.
 
 Events stream straight from the validator into a binary COPY, so a chunk is
-never held in Python memory. One `INSERT … SELECT … ON CONFLICT DO NOTHING`
-per table then stores what is new: the difference between staged and inserted
-rows is the duplicate count, whether the id came in an earlier batch, another
-chunk, or twice in this one. Account ids are resolved with a hash join on the
-staging table instead of `= ANY(huge array)`.
+never held in Python memory. `prepare` stages the chunk and creates its stub
+accounts (committed on their own, see there); `load` then stores what is new
+with one `INSERT … SELECT` per table (plain first for events, `ON CONFLICT DO
+NOTHING` as soon as a duplicate shows up): the difference between staged and
+inserted rows is the duplicate count, whether the id came in an earlier batch,
+another chunk, or twice in this one. Account ids are resolved with a hash join
+on the staging table instead of `= ANY(huge array)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -28,14 +31,15 @@ EVENT_TYPES = [
 ALERT_TYPES = ["text", "text", "text", "float8", "timestamptz", "text", "text"]
 
 _STAGE_DDL = """
+DROP TABLE IF EXISTS ingest_stage_events, ingest_stage_alerts;
 CREATE TEMP TABLE ingest_stage_events (
     event_id text, account_id text, ts timestamptz, api_key_id text, ip text, asn int8, user_agent text,
     ja4 text, model text, input_tokens int4, output_tokens int4, category text, cot_requested bool,
     system_prompt_sha256 text, tools_sha256 text, prompt_simhash int8, prompt_excerpt text
-) ON COMMIT DROP;
+);
 CREATE TEMP TABLE ingest_stage_alerts (
     alert_id text, account_id text, detector text, score float8, raised_at timestamptz, severity text, summary text
-) ON COMMIT DROP;
+);
 """
 
 # Every account named by the chunk exists afterwards; new ones are stubs until a snapshot fills them.
@@ -87,21 +91,37 @@ SELECT (SELECT count(*) FROM inserted)
 """
 
 
-def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts:
-    """Validate and store one chunk's lines; must run inside a transaction (the staging tables drop at commit)."""
-    counts = ChunkCounts()
-    snapshots: list[AccountSnapshot] = []
+@dataclass
+class Staged:
+    """A chunk after `prepare`: events and alerts in the session's staging tables, the rest in memory."""
+
+    batch_id: int
+    accounts_new: int = 0
+    events: int = 0
+    alerts: int = 0
+    snapshots: list[AccountSnapshot] = field(default_factory=list)
+    rejects: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def prepare(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> Staged:
+    """Validate the chunk into staging tables and create the stub accounts it names.
+
+    The caller commits this before `load`: the stubs are then visible to every other chunk of the
+    batch, which would otherwise wait on each other's uncommitted stub rows (the first chunks of a
+    batch all name the same accounts). A stub without its chunk's rows is harmless: the chunk is
+    still pending and its re-run stores them. The staging tables belong to the session and outlive
+    this transaction; `load` or `discard` drops them.
+    """
+    staged = Staged(batch_id=batch_id)
     alerts: list[tuple[Any, ...]] = []
-    rejects: list[tuple[int, int, str]] = []
-    events_staged = 0
-    with connection.cursor() as django_cursor:
+    # The raw psycopg cursor raises psycopg's errors: wrapped, a deadlock or a dropped connection is
+    # Django's OperationalError, which the task retries.
+    with connection.wrap_database_errors, connection.cursor() as django_cursor:
         cursor = django_cursor.cursor
-        # The chunk's rows and its "done" mark commit together (services.chunk_load), so a commit lost
-        # in a database crash only leaves the chunk pending, and it runs again: no need to wait for
-        # the WAL flush.
-        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(_STAGE_DDL)
         copy_sql = f"COPY ingest_stage_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        snapshots, rejects = staged.snapshots, staged.rejects
+        events = 0
         with cursor.copy(copy_sql) as copy:
             copy.set_types(EVENT_TYPES)
             write_event = copy.write_row
@@ -113,37 +133,62 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
                     continue
                 if kind == "event":
                     write_event(record)
-                    events_staged += 1
+                    events += 1
                 elif kind == "alert":
                     alerts.append(record)
                 else:
                     snapshots.append(record)
+        staged.events, staged.alerts = events, len(alerts)
         if alerts:
             with cursor.copy("COPY ingest_stage_alerts FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(ALERT_TYPES)
                 for row in alerts:
                     copy.write_row(row)
-        if rejects:
+        cursor.execute(_INSERT_STUBS, [batch_id, sorted({s.account_id for s in snapshots})])
+        staged.accounts_new = len(cursor.fetchall())
+    return staged
+
+
+def load(staged: Staged, *, lines: Iterable[tuple[int, bytes | None]] = ()) -> ChunkCounts:
+    """Store a prepared chunk: rejected lines, snapshots, alerts, events; inside the caller's transaction.
+
+    `lines` is not read again: everything is staged.
+    """
+    batch_id = staged.batch_id
+    counts = ChunkCounts(accounts_new=staged.accounts_new)
+    with connection.wrap_database_errors, connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor
+        # The chunk's rows and its "done" mark commit together (services.chunk_load), so a commit lost
+        # in a database crash only leaves the chunk pending, and it runs again: no need to wait for
+        # the WAL flush.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        if staged.rejects:
             with cursor.copy("COPY ingest_rejectedline (batch_id, line_no, reason) FROM STDIN") as copy:
-                for row in rejects:
+                for row in staged.rejects:
                     copy.write_row(row)
-
-        snapshot_ids = sorted({s.account_id for s in snapshots})
-        cursor.execute(_INSERT_STUBS, [batch_id, snapshot_ids])
-        counts.accounts_new = len(cursor.fetchall())
-        counts.accounts_updated = apply_snapshots(batch_id=batch_id, snapshots=snapshots)
-
-        if alerts:
+        counts.updated_accounts = apply_snapshots(batch_id=batch_id, snapshots=staged.snapshots)
+        counts.accounts_updated = len(counts.updated_accounts)
+        if staged.alerts:
             cursor.execute(_INSERT_ALERTS, [batch_id])
             counts.alerts_new = cursor.fetchone()[0]
-        if events_staged:
+        if staged.events:
             counts.events_new = _insert_events(cursor, batch_id)
-        # Dropped now rather than at commit, in case the caller's transaction loads more chunks.
-        cursor.execute("DROP TABLE ingest_stage_events, ingest_stage_alerts")
-    counts.duplicates = (len(alerts) - counts.alerts_new) + (events_staged - counts.events_new)
-    counts.rejected = len(rejects)
-    counts.records = len(snapshots) + len(alerts) + events_staged
+    discard(staged)
+    counts.duplicates = (staged.alerts - counts.alerts_new) + (staged.events - counts.events_new)
+    counts.rejected = len(staged.rejects)
+    counts.records = len(staged.snapshots) + staged.alerts + staged.events
     return counts
+
+
+def discard(staged: Staged) -> None:
+    """Drop the staging tables (now, in case the session loads more chunks)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS ingest_stage_events, ingest_stage_alerts")
+
+
+def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> ChunkCounts:
+    """`prepare` and `load` in the caller's one transaction."""
+    return load(prepare(batch_id=batch_id, lines=lines))
 
 
 def _insert_events(cursor: Cursor, batch_id: int) -> int:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(params=["postgres", "generic"])
 def loader(request, monkeypatch):
     module = postgres if request.param == "postgres" else generic
-    monkeypatch.setattr("ingest.services.get_loader", lambda: module.load_chunk)
+    monkeypatch.setattr("ingest.services.get_loader", lambda: module)
     return module
 
 
@@ -144,6 +144,15 @@ def test_snapshots_last_batch_wins_and_omitted_fields_keep_their_values(batch_fi
     assert acc.email == "new@example.org" and acc.tier == "free"
 
 
+def test_an_account_updated_by_several_chunks_counts_once(batch_file, loader):
+    ingest(batch_file([account("a1", tier="free"), account("a2", tier="free")], name="1.ndjson"))
+    records = [account("a1", tier="build"), account("a2", tier="scale"), account("a1", tier="scale")]
+    batch = ingest(batch_file(records, name="2.ndjson"), chunk_lines=1)
+    assert batch.chunks_total == 3
+    assert (batch.accounts_new, batch.accounts_updated) == (0, 2)
+    assert Account.objects.get(account_id="a1").tier == "scale"
+
+
 def test_snapshots_of_one_batch_merge_in_line_order_whatever_the_chunk_order(batch_file, loader):
     path = batch_file([
         account("a1", email="first@example.org", tier="free"),
@@ -187,17 +196,17 @@ def test_a_database_outage_mid_chunk_leaves_it_pending_and_resume_completes_it(b
 
     path = batch_file([event(f"e{i}") for i in range(10)])
     calls = {"n": 0}
-    original = postgres.load_chunk
+    original = postgres.load
 
-    def dying_loader(**kwargs):
-        counts = original(**kwargs)
+    def dying_load(prepared, **kwargs):
+        counts = original(prepared, **kwargs)
         calls["n"] += 1
         if calls["n"] == 2:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         return counts
 
-    monkeypatch.setattr("ingest.services.get_loader", lambda: dying_loader)
+    monkeypatch.setattr(postgres, "load", dying_load)
     # Eagerly, the task's retry surfaces as celery's Retry; a worker would redeliver the task.
     with pytest.raises((OperationalError, Retry)):
         services.batch_create(source=Batch.Source.CLI, actor=None, path=path, chunk_lines=4)
@@ -245,11 +254,72 @@ def test_a_superseded_splitter_discards_its_work(batch_file, monkeypatch):
 
 
 def test_a_chunk_that_cannot_load_fails_the_batch_with_its_reason(batch_file, monkeypatch):
-    def broken_loader(**kwargs):
+    def broken_prepare(**kwargs):
         raise ValueError("disk full")
 
-    monkeypatch.setattr("ingest.services.get_loader", lambda: broken_loader)
+    monkeypatch.setattr(postgres, "prepare", broken_prepare)
     batch = ingest(batch_file([event("e1")]))
     assert batch.status == Batch.Status.FAILED
     assert batch.error == "chunk 1 (lines 1-1) could not be loaded: disk full"
     assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_commits_its_stub_accounts_before_its_rows(batch_file, monkeypatch):
+    """Concurrent chunks naming the same new accounts must not wait on each other's uncommitted stubs."""
+    from django.db import connections
+
+    seen = []
+    original = postgres.load
+
+    def load_seen_from_another_session(prepared, **kwargs):
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT account_id FROM accounts_account ORDER BY account_id")
+                seen.append([row[0] for row in cursor.fetchall()])
+                cursor.execute("SELECT count(*) FROM accounts_usageevent")
+                seen.append(cursor.fetchone()[0])
+        finally:
+            other.close()
+        return original(prepared, **kwargs)
+
+    monkeypatch.setattr(postgres, "load", load_seen_from_another_session)
+    batch = ingest(batch_file([event("e1", account_id="x"), event("e2", account_id="y")]))
+    assert seen == [["x", "y"], 0]
+    assert batch.status == Batch.Status.DONE and (batch.accounts_new, batch.events_new) == (2, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_accounts_are_counted_exactly_when_a_chunk_dies_after_committing_its_stubs(batch_file, monkeypatch):
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    original = postgres.load
+    calls = {"n": 0}
+
+    def load_once_dying(prepared, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return original(prepared, **kwargs)
+
+    monkeypatch.setattr(postgres, "load", load_once_dying)
+    path = batch_file([event("e1", account_id="x"), event("e2", account_id="y")])
+    with pytest.raises((OperationalError, Retry)):
+        services.batch_create(source=Batch.Source.CLI, actor=None, path=path)
+    batch = Batch.objects.get()
+    assert batch.status == Batch.Status.LOADING and Account.objects.count() == 2 and not UsageEvent.objects.exists()
+    run(services.batch_resume, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE and (batch.accounts_new, batch.events_new) == (2, 2)
+
+
+def test_the_stalled_batch_sweeper_is_on_the_beat_schedule():
+    from django.conf import settings
+
+    from ingest.tasks import ingest_resume_stale
+
+    entry = settings.CELERY_BEAT_SCHEDULE["ingest-resume-stale"]
+    assert entry["task"] == ingest_resume_stale.name
+    assert entry["schedule"] < settings.INGEST_STALE_SECONDS
