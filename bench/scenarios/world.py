@@ -869,7 +869,9 @@ class World:
             tools = None
         custom_ua = self.clients.custom(rng)
         cards: list[str] = []
-        mail_word = rng.choice(["dev", "acc", "lab", "data", "ml", "res"]) + rng.choice(["", ".", "_"])
+        mail_word = rng.choice(["dev", "acc", "lab", "data", "ml", "res", "gpt", "ai", "work", "team"])
+        mail_word += "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randrange(0, 3)))
+        mail_word += rng.choice(["", ".", "_"])
         mail_domain = (
             rng.choice(_FREEMAIL) if tactics["emails"] != "catchall" else f"{_base36(rng.getrandbits(30))}.xyz"
         )
@@ -882,7 +884,8 @@ class World:
                 created = burst_at + rng.uniform(0, 40 * 60)
             else:
                 created = base + rng.uniform(0, 50) * DAY
-            created = min(created, self.end - 2 * DAY)
+            if created > self.end - 2 * DAY:  # too late to be seen: signed up some time before instead
+                created = self.start - rng.uniform(0, 20) * DAY
             if (
                 tactics["cards"] == "unique"
                 or not cards
