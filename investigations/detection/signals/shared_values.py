@@ -125,7 +125,12 @@ def _tied_groups(accounts: list[int], roots: list[int], links) -> list[list[int]
             x = parent[x]
         return x
 
-    pairs = {(a, b) for a in accounts for b, *_ in links.get(a, ()) if b in wearers and a < b}
+    # Links inside the biggest group change nothing: read only the others' links (an operator's pool
+    # address worn by thousands of its accounts costs the few outside its cluster, not all of them).
+    biggest = max(size, key=size.__getitem__)
+    pairs = {
+        (min(a, b), max(a, b)) for a in accounts if group[a] != biggest for b, *_ in links.get(a, ()) if b in wearers
+    }
     # A lone account needs two tied partners (a 2-core): one chance echo ties no one in.
     while True:
         degree = Counter(x for pair in pairs for x in pair)
@@ -173,9 +178,9 @@ def value_communities(
             continue
         need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
         roots = [find(a) for a in accounts]
-        if max(Counter(roots).values()) >= need:
-            continue  # already one cluster for the most part: nothing to add (most values end here)
+        if len(set(roots)) == 1:
+            continue  # already one cluster: nothing to add
         best = max(_tied_groups(accounts, roots, links), key=len)
-        if len(best) >= need:
+        if len(best) >= need and len({find(a) for a in best}) > 1:
             communities.append(sorted(best))
     return communities
