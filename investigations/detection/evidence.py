@@ -43,27 +43,29 @@ def case_evidence(
     counts: Counter[int] = Counter()
     for account in members:
         counts.update(clustering.account_values.get(account, ()))
+    # An item depends only on the value and how many members share it: built once per case, not per wearer.
+    shared_items: dict[int, dict] = {}
+    for indicator_id, shared in counts.items():
+        weight = clustering.weight_of(indicator_id)
+        if shared < 2 or weight < MIN_VOTE:
+            continue
+        kind = clustering.value_kind[indicator_id]
+        value = "" if kind in _HIDDEN_VALUE_KINDS else values.get(indicator_id, "")
+        total = clustering.value_total[indicator_id]
+        shared_items[indicator_id] = {
+            "signal": kind,
+            "value": value,
+            "peers": shared - 1,
+            "weight": round(weight, 3),
+            "text": evidence_text(kind, short_value(kind, value) if value else "", shared, total),
+        }
     result: dict[int, tuple[list[dict], float]] = {}
     for account in members:
-        items: list[dict] = []
-        for indicator_id in clustering.account_values.get(account, ()):
-            shared = counts[indicator_id]
-            weight = clustering.weight_of(indicator_id)
-            if shared < 2 or weight < MIN_VOTE:
-                continue
-            kind = clustering.value_kind[indicator_id]
-            value = values.get(indicator_id, "")
-            hidden = kind in _HIDDEN_VALUE_KINDS
-            total = clustering.value_total[indicator_id]
-            items.append(
-                {
-                    "signal": kind,
-                    "value": "" if hidden else value,
-                    "peers": shared - 1,
-                    "weight": round(weight, 3),
-                    "text": evidence_text(kind, "" if hidden else short_value(kind, value), shared, total),
-                }
-            )
+        items = [
+            shared_items[indicator_id]
+            for indicator_id in clustering.account_values.get(account, ())
+            if indicator_id in shared_items
+        ]
         per_signal: dict[str, list[tuple[int, float, int]]] = defaultdict(list)
         for other, signal, weight, count in clustering.links.get(account, ()):
             if other in in_case and weight > 0.0:
@@ -79,7 +81,9 @@ def case_evidence(
                     "text": _link_text(signal, len(peers), count),
                 }
             )
-        items.sort(key=lambda item: -item["weight"])
+        # Ties broken by content, not by the order rows came back from the database (which the next
+        # rewrite of the index changes): the same evidence reads the same after every run.
+        items.sort(key=lambda item: (-item["weight"], -item["peers"], item["signal"], item["value"]))
         strength = min(1.0, sum(item["weight"] for item in items))
-        result[account] = (items[:MAX_ITEMS], round(strength, 3))
+        result[account] = ([dict(item) for item in items[:MAX_ITEMS]], round(strength, 3))
     return result

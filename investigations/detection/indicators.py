@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from django.db import connection
 
 from config.db import chunked
-from investigations.detection.features import CHUNK
+from investigations.detection.event_stage import CHUNK, STAGE, scope_sql, stage_drop, stage_events
 from investigations.detection.models import AccountIndicator, Indicator
 
 Kind = Indicator.Kind
 
-_EVENTS = "accounts_usageevent"
 _ACCOUNTS = "accounts_account"
 _IND = Indicator._meta.db_table
 _AI = AccountIndicator._meta.db_table
@@ -47,7 +46,6 @@ def _ensure_sqlite_functions() -> None:
         connection.connection.create_function("hw_email_pattern", 1, email_pattern, deterministic=True)
 
 
-_STAGE = "hw_event_values"
 _EVENT_KINDS = [
     (Kind.IP, "ip"),
     (Kind.ASN, "asn"),
@@ -56,27 +54,10 @@ _EVENT_KINDS = [
     (Kind.SYSTEM_PROMPT, "system_prompt"),
     (Kind.TOOLS, "tools"),
 ]
+PROFILE_KINDS = (Kind.PAYMENT, Kind.ORG, Kind.SIGNUP_IP, Kind.SIGNUP_NET, Kind.EMAIL_DOMAIN, Kind.EMAIL_PATTERN)
 
 
-def _stage_events(cursor, ids: Sequence[int] | None) -> None:
-    """One pass over the events: distinct (account, ip, asn, UA, JA4, prompt, tools) with counts.
-
-    Every event indicator is then read from this much smaller table instead of
-    scanning the event table once per kind.
-    """
-    scope, params = _scope_sql("e.account_id", ids)
-    cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
-    # Raw columns: converting (host(), CAST) after grouping costs one call per distinct value, not per event.
-    cursor.execute(
-        f"CREATE TEMP TABLE {_STAGE} AS SELECT e.account_id AS account_id, e.ip AS ip, "
-        "e.asn AS asn, e.user_agent AS user_agent, e.ja4 AS ja4, "
-        "e.system_prompt_sha256 AS system_prompt, e.tools_sha256 AS tools, COUNT(*) AS n "
-        f"FROM {_EVENTS} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3, 4, 5, 6, 7",
-        params,
-    )
-
-
-def _event_sources() -> list[tuple[str, str, str]]:
+def event_sources() -> list[tuple[str, str, str]]:
     """(kind, SQL value expression, SQL 'has a value' condition) over the staged event values."""
     sources = []
     for kind, col in _EVENT_KINDS:
@@ -89,7 +70,7 @@ def _event_sources() -> list[tuple[str, str, str]]:
     return sources
 
 
-def _profile_sources() -> list[tuple[str, str, str]]:
+def profile_sources() -> list[tuple[str, str, str]]:
     """(kind, SQL value expression, condition) over the accounts table (sign-up facts)."""
     if _postgres():
         signup_ip = "host(e.signup_ip)"
@@ -116,23 +97,22 @@ def _profile_sources() -> list[tuple[str, str, str]]:
     ]
 
 
-def _scope_sql(column: str, ids: Sequence[int] | None) -> tuple[str, list[int]]:
-    if ids is None:
-        return "", []
-    return f" AND {column} IN ({','.join(['%s'] * len(ids))})", list(ids)
-
-
-def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None) -> None:
-    account_col = "e.account_id" if table == _STAGE else "e.id"
-    count = "SUM(e.n)" if table == _STAGE else "0"
-    # The staged table already holds only the accounts in scope.
-    scope, params = _scope_sql(account_col, None if table == _STAGE else ids)
+def index_values(cursor, table: str, kind: str, expr: str, cond: str, scope: str = "", params=()) -> None:
+    """Add the values of one kind found in `table` (the stage or the accounts) to the value table."""
     cursor.execute(
         f"INSERT INTO {_IND} (kind, value, account_count) "
         f"SELECT DISTINCT %s, {expr}, 0 FROM {table} e WHERE {cond}{scope} "
         f"ON CONFLICT (kind, value) DO NOTHING",
         [kind, *params],
     )
+
+
+def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None) -> None:
+    account_col = "e.account_id" if table == STAGE else "e.id"
+    count = "SUM(e.n)" if table == STAGE else "0"
+    # The staged table already holds only the accounts in scope.
+    scope, params = scope_sql(account_col, None if table == STAGE else ids)
+    index_values(cursor, table, kind, expr, cond, scope, params)
     cursor.execute(
         f"INSERT INTO {_AI} (account_id, indicator_id, events) "
         f"SELECT {account_col}, i.id, {count} FROM {table} e JOIN {_IND} i ON i.kind = %s AND i.value = {expr} "
@@ -174,36 +154,38 @@ def _recount(cursor, indicator_ids: set[int] | None) -> None:
         )
 
 
-def indicators_refresh(*, account_ids: Sequence[int] | None = None) -> int:
+def indicators_refresh(*, account_ids: Sequence[int] | None = None, staged: bool = False) -> int:
     """Rebuild the index rows of the given accounts (every account when None) and the shared counts.
 
-    An incremental run deletes the accounts' rows and re-derives them from all
-    their events and their current profile, then recounts every value those
-    accounts had before or have now. Returns the number of accounts covered.
+    For given accounts, deletes their rows and re-derives them from all their
+    events and their current profile, then recounts every value those accounts
+    had before or have now. `staged` (all accounts only): the caller has just
+    built the event stage. Returns the number of accounts covered.
     """
     _ensure_sqlite_functions()
     with connection.cursor() as cursor:
         if account_ids is None:
             cursor.execute(f"DELETE FROM {_AI}")
-            _stage_events(cursor, None)
-            for kind, expr, cond in _event_sources():
-                _index_source(cursor, _STAGE, kind, expr, cond, None)
-            for kind, expr, cond in _profile_sources():
+            if not staged:
+                stage_events(cursor, None)
+            for kind, expr, cond in event_sources():
+                _index_source(cursor, STAGE, kind, expr, cond, None)
+            for kind, expr, cond in profile_sources():
                 _index_source(cursor, _ACCOUNTS, kind, expr, cond, None)
             _recount(cursor, None)
-            cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            stage_drop(cursor)
             cursor.execute(f"SELECT COUNT(DISTINCT account_id) FROM {_AI}")
             return cursor.fetchone()[0]
         ids = sorted(set(account_ids))
         touched = _indicator_ids_of(cursor, ids)
         for chunk in chunked(ids, CHUNK):
             cursor.execute(f"DELETE FROM {_AI} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", list(chunk))
-            _stage_events(cursor, chunk)
-            for kind, expr, cond in _event_sources():
-                _index_source(cursor, _STAGE, kind, expr, cond, chunk)
-            for kind, expr, cond in _profile_sources():
+            stage_events(cursor, chunk)
+            for kind, expr, cond in event_sources():
+                _index_source(cursor, STAGE, kind, expr, cond, chunk)
+            for kind, expr, cond in profile_sources():
                 _index_source(cursor, _ACCOUNTS, kind, expr, cond, chunk)
-        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        stage_drop(cursor)
         touched |= _indicator_ids_of(cursor, ids)
         _recount(cursor, touched)
         return len(ids)

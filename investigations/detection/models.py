@@ -98,9 +98,38 @@ class AccountIndicator(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "indicator"], name="account_indicator_uniq"),
         ]
+        # Profile values (events = 0; values seen in events count at least one): after a batch, an
+        # account's profile rows are compared with its profile without reading its event-value rows.
+        indexes = [
+            models.Index(
+                fields=["account", "indicator"], condition=models.Q(events=0), name="account_profile_values_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} has {self.indicator_id}"
+
+
+class AccountBatch(models.Model):
+    """How many of a batch's events an account's features and indicator rows already include.
+
+    After a batch, detection adds the batch's events to the per-account state
+    (`batches.batch_apply`) instead of re-reading every event of every account
+    it touched; this record makes that exact: a batch already counted is not
+    added twice (a retried task), and an account whose count differs (a batch
+    detected while it was still loading) is recomputed from all its events.
+    A recompute rewrites the account's records from the same pass over events.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    batch_id = models.BigIntegerField(null=True, blank=True)
+    events = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "batch_id"], name="account_batch_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} includes {self.events} events of batch {self.batch_id}"
 
 
 class AccountLink(models.Model):

@@ -25,13 +25,21 @@ from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
 from config.db import chunked
+from investigations.detection.batches import batch_apply, records_rebuild
 from investigations.detection.clustering import Clustering, cluster_accounts
+from investigations.detection.event_scan import scan_events
+from investigations.detection.event_stage import stage_events
 from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import indicators_refresh
 from investigations.detection.models import AccountFeatures, DetectionRun
 from investigations.detection.scoring import Baseline, baseline_compute, score_case
-from investigations.detection.signals.prompt_echo import days_between, days_with_events, prompt_echo_refresh
+from investigations.detection.signals.prompt_echo import (
+    days_between,
+    days_of,
+    days_with_events,
+    prompt_echo_refresh,
+)
 from investigations.detection.signals.signup_burst import signup_burst_refresh
 from investigations.detection.signals.sync_activity import sync_activity_refresh
 from investigations.models import Alert, Case, CaseMembership
@@ -116,28 +124,39 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
         with _run_lock():
             t = time.perf_counter()
             summarize_batch_index()
+            arrays = None
             if mode == DetectionRun.Mode.FULL:
                 scope: Sequence[int] | None = None
-                days = days_with_events()
+                days = [] if connection.vendor == "postgresql" else days_with_events()
             else:
                 scope, days = batch_scope(batch_id)
             t = step("scope", t)
-            # A batch touching a large share of all accounts is cheaper to refresh with whole-table scans.
-            refresh = scope
-            if scope is not None and len(scope) > WHOLE_TABLE_SHARE * max(Account.objects.count(), 1):
-                refresh = None
+            with _one_snapshot():
+                if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
+                    applied = batch_apply(batch_id, scope)
+                    t = step("batch_apply", t)
+                elif connection.vendor == "postgresql":
+                    # One read of every event's time and prompt hash serves the rhythm, echoes and lockstep.
+                    arrays = scan_events()
+                    days = days_of(arrays)
+                    t = step("scan", t)
+                    with connection.cursor() as cursor:
+                        stage_events(cursor, None)
+                        t = step("stage", t)
+                        features_refresh(staged=True, arrays=arrays)
+                        t = step("features", t)
+                        records_rebuild(cursor, None)
+                    indicators_refresh(staged=True)
+                    t = step("indicators", t)
+                else:
+                    t = _refresh_portable(scope, step, t)
             with transaction.atomic():
-                features_refresh(account_ids=refresh)
-            t = step("features", t)
-            with transaction.atomic():
-                indicators_refresh(account_ids=refresh)
-            t = step("indicators", t)
-            with transaction.atomic():
-                prompt_echo_refresh(days=days)
+                prompt_echo_refresh(days=days, arrays=arrays)
                 t = step("prompt_echo", t)
                 signup_burst_refresh()
                 t = step("signup_burst", t)
-                sync_activity_refresh(account_ids=scope)
+                sync_activity_refresh(account_ids=scope, arrays=arrays)
+                del arrays
             t = step("sync_activity", t)
             clustering = cluster_accounts()
             t = step("clustering", t)
@@ -150,6 +169,8 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
         )
         raise
     stats["timings"] = timings
+    if mode == DetectionRun.Mode.INCREMENTAL and connection.vendor == "postgresql":
+        stats.update(applied)
     stats["scope_accounts"] = None if scope is None else len(scope)
     run.status = DetectionRun.Status.DONE
     run.finished_at = timezone.now()
@@ -157,6 +178,34 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
     run.save(update_fields=["status", "finished_at", "stats"])
     logger.info("detection run %s: %s", run.pk, stats)
     return run
+
+
+@contextmanager
+def _one_snapshot():
+    """One transaction that reads the events at one point in time (PostgreSQL: REPEATABLE READ).
+
+    The features, the indicator index and the batch records that say which events
+    they include are written by several statements; under READ COMMITTED a batch
+    committing in between would be in some of them and not in others.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def _refresh_portable(scope: Sequence[int] | None, step, t: float) -> float:
+    """SQLite (the embedded demo): recompute the touched accounts from all their events."""
+    # A batch touching a large share of all accounts is cheaper to refresh with whole-table scans.
+    refresh = scope
+    if scope is not None and len(scope) > WHOLE_TABLE_SHARE * max(Account.objects.count(), 1):
+        refresh = None
+    features_refresh(account_ids=refresh)
+    t = step("features", t)
+    indicators_refresh(account_ids=refresh)
+    return step("indicators", t)
 
 
 def cases_holding(account_ids: Sequence[int] | None) -> set[int]:

@@ -16,6 +16,7 @@ batch touched.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -23,6 +24,7 @@ from django.db import connection
 from django.db.models import Max, Min
 
 from accounts.models import UsageEvent
+from investigations.detection.event_scan import EventArrays, day_number
 from investigations.detection.models import AccountLink
 from investigations.detection.signals import PairLink, links_replace, stored_links
 
@@ -77,9 +79,13 @@ def _drop_stock_prompts(acc: np.ndarray, sim: np.ndarray) -> np.ndarray:
     s_sorted, a_sorted = signed[order], acc[order]
     first = np.ones(len(order), dtype=bool)
     first[1:] = (s_sorted[1:] != s_sorted[:-1]) | (a_sorted[1:] != a_sorted[:-1])
-    values, counts = np.unique(s_sorted[first], return_counts=True)
-    stock = values[counts > STOCK_ACCOUNTS]
-    return ~np.isin(signed, stock)
+    # Distinct accounts per hash, counted on the sorted arrays and mapped back (np.unique/np.isin on
+    # hundreds of thousands of hashes per day cost most of a full run's echo step).
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    accounts = np.add.reduceat(first.astype(np.int64), starts)
+    keep = np.empty(len(order), dtype=bool)
+    keep[order] = np.repeat(accounts <= STOCK_ACCOUNTS, np.diff(np.r_[starts, len(order)]))
+    return keep
 
 
 def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tuple[int, int], int]:
@@ -109,7 +115,9 @@ def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tup
         return {}
     # Pairs as single int64 keys: np.unique on 1-D arrays is far faster than with axis=1.
     both = np.concatenate(found, axis=1)
-    event_keys = np.unique(both[0] * len(acc) + both[1])
+    # Sorted and deduplicated by hand: np.unique hashes here, several times slower on millions of keys.
+    event_keys = np.sort(both[0] * len(acc) + both[1])
+    event_keys = event_keys[np.r_[True, event_keys[1:] != event_keys[:-1]]]
     a1, a2 = acc[event_keys // len(acc)], acc[event_keys % len(acc)]
     lo, hi = np.minimum(a1, a2), np.maximum(a1, a2)
     keys, counts = np.unique((lo << 32) | hi, return_counts=True)
@@ -130,11 +138,39 @@ def days_with_events() -> list[date]:
     return days_between(span["first"], span["last"])
 
 
-def prompt_echo_refresh(*, days: list[date]) -> int:
-    """Recompute the echo counts of the given days and merge them into the stored links. Returns links written."""
-    fresh: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+def days_of(arrays: EventArrays) -> list[date]:
+    """Every UTC day the scanned events cover (a full run)."""
+    if not len(arrays.micros):
+        return []
+    first, last = (datetime.fromtimestamp(int(m) / 1_000_000, UTC) for m in (arrays.micros.min(), arrays.micros.max()))
+    return days_between(first, last)
+
+
+def _days_from_scan(arrays: EventArrays, days: list[date]) -> Iterator[tuple[date, tuple]]:
+    """Per day, (account, epoch seconds, simhash) of its events with a hash, from the full run's one read.
+
+    A stable sort by day keeps each day's events in table order, as the per-day query returns them.
+    """
+    hashed = np.nonzero(arrays.has_simhash)[0]
+    numbers = arrays.micros[hashed] // (86_400 * 1_000_000)
+    order = hashed[np.argsort(numbers, kind="stable")]
+    numbers = np.sort(numbers, kind="stable")
     for day in days:
-        for pair, n in day_echo_pairs(*_day_arrays(day)).items():
+        n = day_number(day)
+        lo, hi = np.searchsorted(numbers, n, "left"), np.searchsorted(numbers, n, "right")
+        index = order[lo:hi]
+        yield day, (arrays.account[index], arrays.seconds(index), arrays.simhash[index])
+
+
+def prompt_echo_refresh(*, days: list[date], arrays: EventArrays | None = None) -> int:
+    """Recompute the echo counts of the given days and merge them into the stored links. Returns links written.
+
+    `arrays`: every event, read once by a full run (`event_scan`); otherwise each day is queried.
+    """
+    fresh: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    per_day = _days_from_scan(arrays, days) if arrays is not None else ((day, _day_arrays(day)) for day in days)
+    for day, columns in per_day:
+        for pair, n in day_echo_pairs(*columns).items():
             fresh[pair][day.isoformat()] = n
     recomputed = {day.isoformat() for day in days}
     stored = stored_links(SIGNAL)

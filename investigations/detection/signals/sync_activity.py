@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from itertools import combinations
 
+import numpy as np
 from django.db import connection
 from django.db.models import Max
 
 from accounts.models import Account, UsageEvent
+from investigations.detection.event_scan import EventArrays
 from investigations.detection.models import AccountLink
 from investigations.detection.signals import PairLink, links_replace
 
@@ -55,17 +57,35 @@ def sync_pairs(windows: dict[int, set[int]]) -> list[PairLink]:
     return links
 
 
-def sync_activity_refresh(*, account_ids: Sequence[int] | None = None) -> int:
+def _windows_from_scan(arrays: EventArrays, flagged: list[int]) -> dict[int, set[int]]:
+    """Active windows of the flagged accounts in the look-back, from the full run's one read of every event."""
+    windows: dict[int, set[int]] = defaultdict(set)
+    if not len(arrays.micros):
+        return windows
+    since = int(arrays.micros.max()) - LOOKBACK_DAYS * 86_400 * 1_000_000
+    keep = (arrays.micros >= since) & np.isin(arrays.account, np.asarray(flagged, dtype=np.int64))
+    # floor(epoch / window), as FLOOR(EXTRACT(EPOCH FROM ts) / window) computes it
+    number = arrays.micros[keep] // (60 * WINDOW_MINUTES * 1_000_000)
+    pairs = np.unique(np.stack([arrays.account[keep], number]), axis=1)
+    for account, window in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+        windows[account].add(window)
+    return windows
+
+
+def sync_activity_refresh(*, account_ids: Sequence[int] | None = None, arrays: EventArrays | None = None) -> int:
     """Replace the synchronized-activity links among flagged accounts. Returns links written.
 
     With `account_ids` (an incremental run) nothing is done unless one of them is
     flagged: only flagged accounts are compared. Otherwise the whole look-back
     window is recomputed, because a new account can synchronize with any old one.
+    `arrays`: every event, read once by a full run (`event_scan`), instead of querying them.
     """
     flagged_accounts = Account.objects.filter(flagged_at__isnull=False)
     if account_ids is not None and not flagged_accounts.filter(id__in=list(account_ids)[:20000]).exists():
         return 0
     flagged = list(flagged_accounts.values_list("id", flat=True))
+    if arrays is not None:
+        return links_replace(SIGNAL, sync_pairs(_windows_from_scan(arrays, flagged)) if flagged else [])
     latest = UsageEvent.objects.aggregate(last=Max("ts"))["last"]
     links: list[PairLink] = []
     if flagged and latest is not None:

@@ -1,0 +1,43 @@
+"""One pass over the events of some accounts (or all): their distinct values, per batch, with counts.
+
+The indicator index, the distinct IP/ASN/key counts of the features and the
+record of which batches the per-account state includes are all read from this
+much smaller temporary table instead of scanning the event table once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+STAGE = "hw_event_values"
+CHUNK = 2000
+EVENTS = "accounts_usageevent"
+
+
+def scope_sql(column: str, ids: Sequence[int] | None) -> tuple[str, list[int]]:
+    """` AND column IN (...)` with its parameters, or nothing for every account."""
+    if ids is None:
+        return "", []
+    return f" AND {column} IN ({','.join(['%s'] * len(ids))})", list(ids)
+
+
+def stage_events(cursor, ids: Sequence[int] | None, *, source: str = EVENTS) -> None:
+    """(Re)create the stage: distinct (account, batch, ip, asn, UA, JA4, prompt, tools, key) with counts.
+
+    Raw columns: converting (host(), CAST) after grouping costs one call per
+    distinct value, not per event. `source` is the event table or a temporary
+    copy of one batch's events with the same columns.
+    """
+    scope, params = scope_sql("e.account_id", ids)
+    cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {STAGE} AS SELECT e.account_id AS account_id, e.batch_id AS batch_id, e.ip AS ip, "
+        "e.asn AS asn, e.user_agent AS user_agent, e.ja4 AS ja4, e.system_prompt_sha256 AS system_prompt, "
+        "e.tools_sha256 AS tools, e.api_key_id AS api_key_id, COUNT(*) AS n "
+        f"FROM {source} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        params,
+    )
+
+
+def stage_drop(cursor) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
