@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from investigations.detection.models import Indicator
@@ -165,22 +166,24 @@ def value_communities(
     kinds: dict[int, str],
     links: dict[int, list[tuple[int, str, float, int]]],
     find,
-) -> list[list[int]]:
+) -> Iterator[list[int]]:
     """Groups of accounts to join: wearers of one value tied to each other by behaviour.
 
     `members`: value -> accounts wearing it; `kinds`: value -> kind; `links`: account ->
     [(other account, signal, weight, count)], every stored behavioural link whatever its weight;
     `find`: account -> its current cluster root (wearers in one cluster start as one group).
+    A generator, most-worn values first: the caller joins each group before the next value is
+    read, so once an operator's pool has joined its card groups, its other pool addresses find
+    them in one cluster and cost next to nothing.
     """
-    communities: list[list[int]] = []
-    for value, accounts in members.items():
-        if kinds[value] not in COMMUNITY_KINDS or len(accounts) < COMMUNITY_MIN:
-            continue
+    values = [v for v, accounts in members.items() if kinds[v] in COMMUNITY_KINDS and len(accounts) >= COMMUNITY_MIN]
+    values.sort(key=lambda v: -len(members[v]))
+    for value in values:
+        accounts = members[value]
         need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
         roots = [find(a) for a in accounts]
         if len(set(roots)) == 1:
             continue  # already one cluster: nothing to add
         best = max(_tied_groups(accounts, roots, links), key=len)
         if len(best) >= need and len({find(a) for a in best}) > 1:
-            communities.append(sorted(best))
-    return communities
+            yield sorted(best)
