@@ -107,19 +107,60 @@ def index_values(cursor, table: str, kind: str, expr: str, cond: str, scope: str
     )
 
 
-def _index_source(cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None) -> None:
+def _index_source(
+    cursor, table: str, kind: str, expr: str, cond: str, ids: Sequence[int] | None, *, into: str = _AI
+) -> None:
     account_col = "e.account_id" if table == STAGE else "e.id"
     count = "SUM(e.n)" if table == STAGE else "0"
     # The staged table already holds only the accounts in scope.
     scope, params = scope_sql(account_col, None if table == STAGE else ids)
     index_values(cursor, table, kind, expr, cond, scope, params)
+    conflict = " ON CONFLICT (account_id, indicator_id) DO UPDATE SET events = excluded.events" if into == _AI else ""
     cursor.execute(
-        f"INSERT INTO {_AI} (account_id, indicator_id, events) "
+        f"INSERT INTO {into} (account_id, indicator_id, events) "
         f"SELECT {account_col}, i.id, {count} FROM {table} e JOIN {_IND} i ON i.kind = %s AND i.value = {expr} "
-        f"WHERE {cond}{scope} GROUP BY {account_col}, i.id "
-        f"ON CONFLICT (account_id, indicator_id) DO UPDATE SET events = excluded.events",
+        f"WHERE {cond}{scope} GROUP BY {account_col}, i.id{conflict}",
         [kind, *params],
     )
+
+
+_ROWS = "hw_index_rows"
+
+
+def _rebuild_all(cursor) -> int:
+    """PostgreSQL, every account: derive all rows into a temporary table and write only the differences.
+
+    Deleting the whole index and inserting it again rewrote every row, its three
+    indexes and the count of every value on each full run; between two runs
+    almost all of them are unchanged. Returns the number of accounts covered.
+    """
+    cursor.execute(f"DROP TABLE IF EXISTS {_ROWS}, hw_index_counts")
+    cursor.execute(f"CREATE TEMP TABLE {_ROWS} (account_id bigint, indicator_id bigint, events bigint)")
+    for kind, expr, cond in event_sources():
+        _index_source(cursor, STAGE, kind, expr, cond, None, into=_ROWS)
+    for kind, expr, cond in profile_sources():
+        _index_source(cursor, _ACCOUNTS, kind, expr, cond, None, into=_ROWS)
+    cursor.execute(f"ANALYZE {_ROWS}")
+    same = "n.account_id = ai.account_id AND n.indicator_id = ai.indicator_id"
+    cursor.execute(f"DELETE FROM {_AI} ai WHERE NOT EXISTS (SELECT 1 FROM {_ROWS} n WHERE {same})")
+    cursor.execute(f"UPDATE {_AI} ai SET events = n.events FROM {_ROWS} n WHERE {same} AND ai.events <> n.events")
+    cursor.execute(
+        f"INSERT INTO {_AI} (account_id, indicator_id, events) SELECT n.account_id, n.indicator_id, n.events "
+        f"FROM {_ROWS} n WHERE NOT EXISTS (SELECT 1 FROM {_AI} ai WHERE {same})"
+    )
+    cursor.execute(f"CREATE TEMP TABLE hw_index_counts AS SELECT indicator_id, COUNT(*) AS n FROM {_ROWS} GROUP BY 1")
+    cursor.execute(
+        f"UPDATE {_IND} SET account_count = c.n FROM hw_index_counts c "
+        f"WHERE c.indicator_id = {_IND}.id AND {_IND}.account_count <> c.n"
+    )
+    # Values no account has any more are dropped, as a recount to zero did.
+    cursor.execute(
+        f"DELETE FROM {_IND} i WHERE NOT EXISTS (SELECT 1 FROM hw_index_counts c WHERE c.indicator_id = i.id)"
+    )
+    cursor.execute(f"SELECT COUNT(DISTINCT account_id) FROM {_ROWS}")
+    accounts = cursor.fetchone()[0]
+    cursor.execute(f"DROP TABLE {_ROWS}, hw_index_counts")
+    return accounts
 
 
 def _indicator_ids_of(cursor, ids: Sequence[int]) -> set[int]:
@@ -164,6 +205,12 @@ def indicators_refresh(*, account_ids: Sequence[int] | None = None, staged: bool
     """
     _ensure_sqlite_functions()
     with connection.cursor() as cursor:
+        if account_ids is None and _postgres():
+            if not staged:
+                stage_events(cursor, None)
+            accounts = _rebuild_all(cursor)
+            stage_drop(cursor)
+            return accounts
         if account_ids is None:
             cursor.execute(f"DELETE FROM {_AI}")
             if not staged:

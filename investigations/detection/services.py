@@ -68,7 +68,7 @@ def _run_lock():
 
 
 def summarize_batch_index() -> None:
-    """Summarize the page ranges of the BRIN index on `batch_id` that inserts left unsummarized (PostgreSQL).
+    """Summarize the page ranges of the BRIN indexes on `batch_id` and `ts` that inserts left unsummarized.
 
     PostgreSQL does not summarize new page ranges on insert; until autovacuum gets
     to them, every unsummarized range matches any batch id, so right after a big
@@ -79,7 +79,8 @@ def summarize_batch_index() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT brin_summarize_new_values(i) FROM to_regclass('event_batch_brin') AS i WHERE i IS NOT NULL"
+            "SELECT brin_summarize_new_values(i) FROM unnest(ARRAY[to_regclass('event_batch_brin'), "
+            "to_regclass('event_ts_brin')]) AS i WHERE i IS NOT NULL"
         )
 
 
