@@ -8,6 +8,7 @@ batch=$1 truth=$2 label=${3:-$(basename "$batch")}
 export SECRET_KEY=${SECRET_KEY:-x}
 unset CELERY_BROKER_URL
 py=.venv/bin/python
+$py manage.py migrate -v0
 $py manage.py flush --no-input -v0
 $py manage.py ingest "$batch" --wait --no-copy >/dev/null
 $py manage.py detect --full >/dev/null

@@ -32,7 +32,7 @@ from investigations.detection.models import AccountFeatures
 CATEGORY_NAMES = ("chat", "coding", "agentic", "reasoning", "vision", "other")
 
 
-HARVEST_HIDING_WEIGHT = 0.35
+HARVEST_HIDING_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,8 @@ def score_case(*, accounts: list[Account], features: list[AccountFeatures], base
 
     ips = sum(f.distinct_ips for f in features) / n
     asns = sum(f.distinct_asns for f in features) / n
-    rotation_v = _clamp((asns - 1.5) / 4)
+    # Office, home, phone and a CI runner make 3-4 networks for a developer; a rotating pool makes many.
+    rotation_v = _clamp((asns - 2) / 5)
     reasons.append(
         _reason(
             "proxy_rotation",
@@ -256,8 +257,9 @@ def score_case(*, accounts: list[Account], features: list[AccountFeatures], base
     )
 
     # --- both at once: the distillation pattern
-    harvest = length_v * volume_v * max(cot_v, target_v, 0.6)
-    hiding = 1.0 - (1 - card_v) * (1 - rotation_v) * (1 - rhythm_v) * (1 - 0.7 * thin_v) * (1 - 0.5 * burst_v)
+    harvest = length_v * volume_v * max(cot_v, target_v, 0.7)
+    # Thin sign-ups and bursts are a lab's too (students on a course's first day): they count for less.
+    hiding = 1.0 - (1 - card_v) * (1 - rotation_v) * (1 - rhythm_v) * (1 - 0.5 * thin_v) * (1 - 0.3 * burst_v)
     reasons.append(
         _reason(
             "harvest_while_hiding",
