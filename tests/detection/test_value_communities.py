@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from investigations.detection.models import Indicator
+from datetime import timedelta
+
+import pytest
+
+from accounts.simhash import hex_to_signed, simhash_hex
+from investigations.detection.clustering import cluster_accounts
+from investigations.detection.indicators import indicators_refresh
+from investigations.detection.models import AccountLink, Indicator
+from investigations.detection.signals.prompt_echo import days_with_events, prompt_echo_refresh
 from investigations.detection.signals.shared_values import value_communities
+from tests.accounts.factories import AccountFactory, UsageEventFactory
+from tests.detection.scenario import START
 
 Kind = Indicator.Kind
 
@@ -55,3 +65,40 @@ def test_two_operators_replaying_one_public_prompt_set_are_not_merged_by_a_few_c
     # Both operators already are clusters; two chance echoes between them are not a tie.
     groups = list(value_communities({9: a + b}, {9: Kind.TOOLS}, _links([(1, 101), (2, 102)]), lambda x: cluster[x]))
     assert groups == []
+
+
+@pytest.mark.django_db
+def test_clustering_joins_a_card_per_account_operator_through_its_harness_and_weak_echoes_only():
+    """Through the database: weak echo links (one echoed prompt per pair) must be stored and read."""
+    # Addresses without digits: no shared e-mail pattern to link them by.
+    heads = [
+        AccountFactory(payment_fingerprint=f"prepaid_{i}", email=f"head.{c}@mail.example")
+        for i, c in enumerate("abcdef")
+    ]
+    strangers = [
+        AccountFactory(payment_fingerprint=f"card_{i}", email=f"who.{c}@mail.example") for i, c in enumerate("uvwxyz")
+    ]
+    harness, public = "a" * 64, "b" * 64
+    prompt = "Solve problem {n} step by step and show all of your reasoning before giving the final answer please"
+    for i, head in enumerate(heads):
+        for k, partner in enumerate((heads[(i + 1) % 6], heads[(i + 2) % 6])):
+            ts = START + timedelta(hours=i * 2 + k)
+            text = prompt.format(n=f"{i}-{k}")
+            for account, when in ((head, ts), (partner, ts + timedelta(seconds=20))):
+                UsageEventFactory(account=account, ts=when, tools_sha256=harness, prompt_simhash=_sim(text))
+    for i, stranger in enumerate(strangers):  # a public toolkit: same schema, no echoes between its users
+        UsageEventFactory(
+            account=stranger, ts=START + timedelta(hours=i), tools_sha256=public, prompt_simhash=_sim(f"q{i}")
+        )
+    for account in heads[:2] + strangers[:2]:
+        account.flagged_at = START
+        account.save(update_fields=["flagged_at"])
+    indicators_refresh()
+    prompt_echo_refresh(days=days_with_events())
+    weak = AccountLink.objects.filter(signal=AccountLink.Signal.PROMPT_ECHO)
+    assert weak.exists() and all(link.weight == 0.0 for link in weak)
+    assert [set(c) for c in cluster_accounts().components] == [{a.pk for a in heads}]
+
+
+def _sim(text: str) -> int:
+    return hex_to_signed(simhash_hex(text))
