@@ -108,14 +108,28 @@ def _add_event_values(cursor) -> None:
         )
 
 
-def _sync_profile_values(cursor, ids: Sequence[int]) -> None:
-    """Profile indicator rows (card, org, sign-up IP, e-mail) of these accounts made to match their profile now."""
+def _sync_profile_values(cursor, ids: Sequence[int], batch_id: int) -> None:
+    """Profile indicator rows (card, org, sign-up IP, e-mail) made to match the profile, for the accounts
+    among `ids` whose profile this batch created or set (a snapshot field versioned with this batch)
+    or that detection has not indexed from another batch yet.
+
+    Profile fields change only through snapshots (`ingest.snapshots`, which versions every field
+    it sets with its batch), so the accounts the batch reached through events or alerts alone
+    keep their rows; an edit outside ingest is picked up by the next full run.
+    """
     kinds = ",".join(f"'{kind}'" for kind in PROFILE_KINDS)
     cursor.execute("DROP TABLE IF EXISTS hw_scope, hw_profile_raw, hw_profile_values, hw_profile_gone")
     cursor.execute("CREATE TEMP TABLE hw_scope (id bigint PRIMARY KEY)")
     with cursor.copy("COPY hw_scope FROM STDIN") as copy:
         for account in ids:
             copy.write_row((account,))
+    cursor.execute(
+        "DELETE FROM hw_scope s USING accounts_account a WHERE a.id = s.id "
+        "AND a.first_batch_id IS DISTINCT FROM %s AND NOT EXISTS (SELECT 1 FROM jsonb_each(a.snapshot_versions) v "
+        "WHERE jsonb_typeof(v.value) = 'array' AND v.value ->> 0 = %s) "
+        f"AND EXISTS (SELECT 1 FROM {_RECORDS} r WHERE r.account_id = s.id AND r.batch_id IS DISTINCT FROM %s)",
+        [batch_id, str(batch_id), batch_id],
+    )
     cursor.execute("ANALYZE hw_scope")
     scope = " AND e.id IN (SELECT id FROM hw_scope)"
     values = " UNION ALL ".join(
@@ -260,7 +274,7 @@ def batch_apply(batch_id: int, account_ids: Sequence[int]) -> dict[str, int]:
             cursor.execute(f"ANALYZE {STAGE}")
             _add_event_values(cursor)
         stale_set = set(stale)
-        _sync_profile_values(cursor, [a for a in sorted(set(account_ids)) if a not in stale_set])
+        _sync_profile_values(cursor, [a for a in sorted(set(account_ids)) if a not in stale_set], batch_id)
         if fresh:
             # After the indicator rows: the new IP and ASN rows are the account's new distinct values.
             _add_features(cursor)

@@ -59,8 +59,11 @@ def test_adding_a_batch_equals_recomputing_and_a_retried_or_grown_batch_stays_ex
     _events(old, 2, 5, start=START + timedelta(days=3), key="key_c", ip="203.0.113.9")
     _events(old, 2, 2, start=START + timedelta(days=5), key="key_a", ip="203.0.113.1")  # known key and IP
     _events(new, 2, 4, start=START + timedelta(days=3), key="key_a", ip="203.0.113.1")
-    Account.objects.filter(pk=other.pk).update(
-        payment_fingerprint="pf_other", email="x7@else.example", snapshot_batch_id=2
+    Account.objects.filter(pk=other.pk).update(  # as ingest applies a snapshot: fields versioned with their batch
+        payment_fingerprint="pf_other",
+        email="x7@else.example",
+        snapshot_batch_id=2,
+        snapshot_versions={"payment_fingerprint": [2, 1], "email": [2, 1]},
     )
     run = detection_run(batch_id=2)
     assert run.stats["batch_accounts_added"] == 2
