@@ -102,3 +102,27 @@ def test_clustering_joins_a_card_per_account_operator_through_its_harness_and_we
 
 def _sim(text: str) -> int:
     return hex_to_signed(simhash_hex(text))
+
+
+def test_a_lab_whose_homework_is_too_common_to_echo_is_joined_by_what_it_wears_together():
+    students = list(range(1, 31))
+    nat, signup, course, domain = 1, 2, 3, 4
+    members = {nat: students, signup: students[:24], course: students[5:], domain: students}
+    kinds = {nat: Kind.IP, signup: Kind.SIGNUP_IP, course: Kind.SYSTEM_PROMPT, domain: Kind.EMAIL_DOMAIN}
+    groups = list(value_communities(members, kinds, {}, _alone))
+    assert groups and set(groups[0]) == set(students)
+
+
+def test_strangers_behind_a_vpn_exit_who_also_signed_up_through_it_stay_apart():
+    people = list(range(1, 41))
+    gmail = list(range(1, 500))  # a common domain: worn by most of them, but mostly by others
+    members = {1001: people, 1002: people[:25], 1003: gmail}
+    kinds = {1001: Kind.IP, 1002: Kind.SIGNUP_IP, 1003: Kind.EMAIL_DOMAIN}
+    assert list(value_communities(members, kinds, {}, _alone)) == []
+
+
+def test_two_chance_echoes_with_a_big_operators_cover_traffic_do_not_pull_a_person_in():
+    heads = list(range(1, 31))
+    echoes = [(a, b) for a in heads for b in heads if a < b] + [(1, 99), (2, 99)]
+    groups = list(value_communities({3: [*heads, 99]}, {3: Kind.TOOLS}, _links(echoes), _alone))
+    assert groups == [heads]

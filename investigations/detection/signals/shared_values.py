@@ -98,7 +98,7 @@ def evidence_text(kind: str, value: str, in_case: int, total: int) -> str:
 # one public toolkit do none of that. So a value whose wearers are, for the most part
 # (COMMUNITY_SHARE), tied to each other by behavioural links (even links too weak to count alone: one
 # or two echoed prompts) is a trait of one operator, and the tied wearers (at least COMMUNITY_MIN)
-# are joined. A lone account (no cluster yet) needs ties to two wearers. Ties are counted between
+# are joined. A lone account (no cluster yet) needs ties to LONE_TIES wearers. Ties are counted between
 # groups: two groups join when the links between them number at least TIE_SHARE of the smaller one,
 # so a chance echo between two people behind a busy exit, or between two operators replaying one
 # public benchmark, does not merge them. Only kinds one operator owns are read: networks, sign-ups,
@@ -106,6 +106,7 @@ def evidence_text(kind: str, value: str, in_case: int, total: int) -> str:
 COMMUNITY_MIN = 3
 COMMUNITY_SHARE = 0.5
 TIE_SHARE = 0.2
+LONE_TIES = 3
 COMMUNITY_KINDS = frozenset(
     {Kind.SYSTEM_PROMPT, Kind.TOOLS, Kind.IP, Kind.SIGNUP_IP, Kind.SIGNUP_NET, Kind.EMAIL_PATTERN}
 )
@@ -132,10 +133,11 @@ def _tied_groups(accounts: list[int], roots: list[int], links) -> list[list[int]
     pairs = {
         (min(a, b), max(a, b)) for a in accounts if group[a] != biggest for b, *_ in links.get(a, ()) if b in wearers
     }
-    # A lone account needs two tied partners (a 2-core): one chance echo ties no one in.
+    # A lone account needs LONE_TIES tied partners (a k-core): a chance echo or two of an everyday
+    # prompt with a big operator's cover traffic ties no one in.
     while True:
         degree = Counter(x for pair in pairs for x in pair)
-        loose = {x for x, d in degree.items() if d < 2 and size[group[x]] == 1}
+        loose = {x for x, d in degree.items() if d < LONE_TIES and size[group[x]] == 1}
         if not loose:
             break
         pairs = {(a, b) for a, b in pairs if a not in loose and b not in loose}
@@ -161,13 +163,47 @@ def _tied_groups(accounts: list[int], roots: list[int], links) -> list[list[int]
     return list(out.values())
 
 
+# Co-worn traits: a lab whose questions are too common to echo (the whole class sends the same
+# homework) is still tied by what its accounts wear together: one NAT, one sign-up address, one
+# course prompt, one campus domain. A value's wearers who also wear at least CO_WORN_FACTS other
+# facts specific to them (each worn by most of them, and mostly by them) form a near-biclique, the
+# CopyCatch shape; strangers behind a VPN exit share the exit and at most the sign-up through it.
+CO_WORN_FACTS = 2
+FACT_OF = {
+    Kind.IP: "address",
+    Kind.SIGNUP_IP: "signup",
+    Kind.SIGNUP_NET: "signup",
+    Kind.SYSTEM_PROMPT: "prompt",
+    Kind.TOOLS: "tools",
+    Kind.EMAIL_PATTERN: "email",
+    Kind.EMAIL_DOMAIN: "email",
+}
+
+
+def _co_worn(value: int, accounts: list[int], members, kinds, values_of) -> list[int]:
+    """The wearers of `value` that also wear CO_WORN_FACTS other facts specific to its wearers."""
+    wearers = set(accounts)
+    counts = Counter(u for a in accounts for u in values_of.get(a, ()) if u != value)
+    own = FACT_OF[kinds[value]]
+    specific = {
+        u
+        for u, n in counts.items()
+        if FACT_OF[kinds[u]] != own and n >= COMMUNITY_SHARE * len(accounts) and n >= COMMUNITY_SHARE * len(members[u])
+    }
+    if len({FACT_OF[kinds[u]] for u in specific}) < CO_WORN_FACTS:
+        return []
+    return [
+        a for a in wearers if len({FACT_OF[kinds[u]] for u in values_of.get(a, ()) if u in specific}) >= CO_WORN_FACTS
+    ]
+
+
 def value_communities(
     members: dict[int, list[int]],
     kinds: dict[int, str],
     links: dict[int, list[tuple[int, str, float, int]]],
     find,
 ) -> Iterator[list[int]]:
-    """Groups of accounts to join: wearers of one value tied to each other by behaviour.
+    """Groups of accounts to join: wearers of one value tied to each other by behaviour or by co-worn traits.
 
     `members`: value -> accounts wearing it; `kinds`: value -> kind; `links`: account ->
     [(other account, signal, weight, count)], every stored behavioural link whatever its weight;
@@ -178,6 +214,11 @@ def value_communities(
     """
     values = [v for v, accounts in members.items() if kinds[v] in COMMUNITY_KINDS and len(accounts) >= COMMUNITY_MIN]
     values.sort(key=lambda v: -len(members[v]))
+    values_of: dict[int, list[int]] = {}
+    for v, accounts in members.items():
+        if kinds[v] in FACT_OF:
+            for a in accounts:
+                values_of.setdefault(a, []).append(v)
     for value in values:
         accounts = members[value]
         need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
@@ -185,5 +226,9 @@ def value_communities(
         if len(set(roots)) == 1:
             continue  # already one cluster: nothing to add
         best = max(_tied_groups(accounts, roots, links), key=len)
+        if len(best) < len(accounts):
+            co_worn = _co_worn(value, accounts, members, kinds, values_of)
+            if len(co_worn) >= need:
+                best = sorted(set(co_worn) | set(best)) if len(best) >= need else co_worn
         if len(best) >= need and len({find(a) for a in best}) > 1:
             yield sorted(best)
