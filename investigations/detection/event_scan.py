@@ -17,11 +17,15 @@ from datetime import UTC, date, datetime
 import numpy as np
 from django.db import connection
 
+from accounts.models import UsageEvent
 from investigations.detection.event_stage import EVENTS
 
 # PostgreSQL's binary timestamps count microseconds from 2000-01-01 UTC.
 _PG_EPOCH_US = 946_684_800 * 1_000_000
 _US = 1_000_000
+# Category codes: 1 + position in `UsageEvent.Category` (the order of `AccountFeatures.CATEGORY_FIELDS`).
+CATEGORY_VALUES = tuple(UsageEvent.Category.values)
+_CATEGORY_VALUES = "{" + ",".join(CATEGORY_VALUES) + "}"
 # Pages of the event table per query (about a million events): bounds the size of one result.
 _PAGES = 16_384
 
@@ -34,6 +38,10 @@ class EventArrays:
     micros: np.ndarray  # int64 microseconds since 1970-01-01 UTC
     simhash: np.ndarray  # uint64, meaningful where has_simhash
     has_simhash: np.ndarray  # bool
+    input_tokens: np.ndarray  # int64, 0 where unknown
+    output_tokens: np.ndarray  # int64, 0 where unknown
+    category: np.ndarray  # int16: 1 + index in CATEGORY_VALUES, 0 for none
+    cot: np.ndarray  # bool
 
     def seconds(self, index: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Epoch seconds as `CAST(EXTRACT(EPOCH FROM ts) AS BIGINT)` gives them: rounded half away from zero."""
@@ -54,7 +62,7 @@ def _column(data: bytes | memoryview, dtype: str) -> np.ndarray:
 
 
 def scan_events() -> EventArrays:
-    """(account, time, prompt hash) of every event, read in one pass.
+    """(account, time, prompt hash, tokens, category, CoT) of every event, read in one pass.
 
     Each query returns one row per range of pages: every column as one binary
     string of big-endian values (`int8send`, `timestamptz_send`), which numpy
@@ -71,10 +79,15 @@ def scan_events() -> EventArrays:
             cursor.execute(
                 "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
                 "string_agg(int8send(COALESCE(prompt_simhash, 0)), ''::bytea), "
-                f"string_agg(boolsend(prompt_simhash IS NOT NULL), ''::bytea) FROM {EVENTS} "
-                f"WHERE ctid >= '({start},0)'::tid" + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid")
+                "string_agg(boolsend(prompt_simhash IS NOT NULL), ''::bytea), "
+                "string_agg(int8send(COALESCE(input_tokens, 0)), ''::bytea), "
+                "string_agg(int8send(COALESCE(output_tokens, 0)), ''::bytea), "
+                f"string_agg(int2send(COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0)::int2)"
+                ", ''::bytea), string_agg(boolsend(COALESCE(cot_requested, false)), ''::bytea) "
+                f"FROM {EVENTS} WHERE ctid >= '({start},0)'::tid"
+                + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid")
             )
-            account, ts, simhash, has = cursor.fetchone()
+            account, ts, simhash, has, tokens_in, tokens_out, category, cot = cursor.fetchone()
             if account is None:
                 continue
             parts.append(
@@ -83,9 +96,14 @@ def scan_events() -> EventArrays:
                     _column(ts, ">i8") + _PG_EPOCH_US,
                     _column(simhash, ">i8").view(np.uint64),
                     np.frombuffer(has, dtype=np.uint8).astype(bool),
+                    _column(tokens_in, ">i8"),
+                    _column(tokens_out, ">i8"),
+                    _column(category, ">i2"),
+                    np.frombuffer(cot, dtype=np.uint8).astype(bool),
                 )
             )
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
-        return EventArrays(empty, empty, empty.view(np.uint64), np.zeros(0, dtype=bool))
+        none = np.zeros(0, dtype=bool)
+        return EventArrays(empty, empty, empty.view(np.uint64), none, empty, empty, empty.astype(np.int16), none)
     return EventArrays(*(np.concatenate(column) for column in zip(*parts, strict=True)))

@@ -1,15 +1,15 @@
 """Per-account features: request and token volumes, category mix, CoT share, rhythm, IP/ASN/key counts.
 
-Computed with SQL aggregates (GROUP BY account) so the 16-million-row event
-table never travels to Python. On PostgreSQL one `INSERT ... SELECT` does it in
-a single pass: hour, weekday and category counts are packed into one numeric
-sum each (a count per base-2^40 digit) instead of 37 filtered counts, which
-cost several times the scan; the distinct IP/ASN/key counts come from the
-event stage (`event_stage`), built once per run for the indicator index too.
-SQLite (the embedded demo) runs the portable ORM version.
-
-A recompute reads all of an account's events, so counts stay exact; after a
-batch, `batches.batch_apply` adds the batch's events instead (see there).
+A full run on PostgreSQL counts them with numpy from its one read of every
+event (`event_scan`: account, time, tokens, category, CoT), which the prompt
+echo and lockstep steps read too; grouping 16M events by account and hour in
+SQL, or 37 filtered counts per account, each cost several table scans. The
+distinct IP/ASN/key counts come from the event stage (`event_stage`), built
+once per run for the indicator index too. A recompute of some accounts (and
+after a batch, `batches.batch_apply`, which adds the batch's events instead)
+runs grouped SQL over their events; category counts are packed into one
+numeric sum (a base-2^40 digit each) instead of six filtered counts. SQLite
+(the embedded demo) runs the portable ORM version.
 """
 
 from __future__ import annotations
@@ -89,31 +89,18 @@ def _dense_sql(cells: str, column: str, first: int, last: int) -> str:
     )
 
 
-def features_select_sql(source: str, scope: str = "", *, rhythm: str | None = None) -> str:
+def features_select_sql(source: str, scope: str = "") -> str:
     """SQL: one row per account of `source` (events `e`, filtered by `scope`) in `AccountFeatures` column order,
     up to the distinct counts: account_id, events, tokens, CoT, categories, hours, weekdays, first, last seen.
-
-    Hours and weekdays are counted from the events (grouped by account, hour and
-    weekday), or read from `rhythm` (account_id, hours, weekdays), which a full
-    run fills from its one read of every event's time (`rhythm_table`): grouping
-    16M events by 24x7 cells per account costs several scans.
     """
     categories = ", ".join(
         f"COALESCE(mod(div(t.cats, {_BASE**i}::numeric), {_BASE}), 0)::bigint" for i in range(len(CATEGORIES))
     )
-    if rhythm is None:
-        rhythm_sql = (
-            f"WITH cells AS MATERIALIZED (SELECT e.account_id, {_HOUR} AS h, {_WEEKDAY} AS d, COUNT(*) AS n "
-            f"FROM {source} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3), "
-            f"hours AS ({_dense_sql('cells', 'h', 0, 23)}), weekdays AS ({_dense_sql('cells', 'd', 1, 7)}) "
-        )
-    else:
-        rhythm_sql = (
-            f"WITH hours AS (SELECT account_id, hours AS counts FROM {rhythm}), "
-            f"weekdays AS (SELECT account_id, weekdays AS counts FROM {rhythm}) "
-        )
     return (
-        rhythm_sql + f"SELECT t.account_id, t.n, t.tin, t.tout, t.cot, {categories}, hours.counts, weekdays.counts, "
+        f"WITH cells AS MATERIALIZED (SELECT e.account_id, {_HOUR} AS h, {_WEEKDAY} AS d, COUNT(*) AS n "
+        f"FROM {source} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3), "
+        f"hours AS ({_dense_sql('cells', 'h', 0, 23)}), weekdays AS ({_dense_sql('cells', 'd', 1, 7)}) "
+        f"SELECT t.account_id, t.n, t.tin, t.tout, t.cot, {categories}, hours.counts, weekdays.counts, "
         "t.first_seen, t.last_seen FROM ("
         "SELECT e.account_id, COUNT(*) AS n, COALESCE(SUM(e.input_tokens), 0) AS tin, "
         "COALESCE(SUM(e.output_tokens), 0) AS tout, COUNT(*) FILTER (WHERE e.cot_requested) AS cot, "
@@ -131,37 +118,90 @@ FEATURE_COLUMNS = (
 )
 
 
-RHYTHM = "hw_rhythm"
+def _timestamps(micros: np.ndarray) -> list[str]:
+    return [f"{text}+00" for text in np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")]
 
 
-def rhythm_table(cursor, arrays: EventArrays) -> None:
-    """Temporary table `RHYTHM`: every account's requests by UTC hour and ISO weekday, counted with numpy."""
-    micros = arrays.micros
-    hour = (micros // (3600 * 1_000_000)) % 24
-    weekday = ((micros // (86_400 * 1_000_000)) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+def _refresh_from_arrays(cursor, arrays: EventArrays) -> int:
+    """PostgreSQL, every account: the features counted with numpy from the run's one read of every event.
+
+    The same sums as the SQL aggregates (tokens unknown count 0, as SUM skips
+    NULLs; an account whose tokens are all unknown gets 0 either way), written
+    through a temporary table with the distinct counts from the stage.
+    """
     accounts, index = np.unique(arrays.account, return_inverse=True)
-    hours = np.bincount(index * 24 + hour, minlength=len(accounts) * 24).reshape(-1, 24)
-    weekdays = np.bincount(index * 7 + weekday, minlength=len(accounts) * 7).reshape(-1, 7)
-    cursor.execute(f"DROP TABLE IF EXISTS {RHYTHM}")
-    cursor.execute(f"CREATE TEMP TABLE {RHYTHM} (account_id bigint PRIMARY KEY, hours jsonb, weekdays jsonb)")
-    with cursor.copy(f"COPY {RHYTHM} FROM STDIN") as copy:
-        for account, h, d in zip(accounts.tolist(), hours.tolist(), weekdays.tolist(), strict=True):
-            copy.write_row((account, json.dumps(h), json.dumps(d)))
+    size = len(accounts)
+    micros = arrays.micros
+    events = np.bincount(index, minlength=size)
+    # Float sums of integers are exact below 2^53 (9e15 tokens for one account).
+    tokens_in = np.bincount(index, weights=arrays.input_tokens, minlength=size).astype(np.int64)
+    tokens_out = np.bincount(index, weights=arrays.output_tokens, minlength=size).astype(np.int64)
+    cot = np.bincount(index[arrays.cot], minlength=size)
+    categories = np.bincount(index * 7 + arrays.category, minlength=size * 7).reshape(-1, 7)[:, 1:]
+    hours = np.bincount(index * 24 + (micros // (3600 * 1_000_000)) % 24, minlength=size * 24).reshape(-1, 24)
+    # 1970-01-01 was a Thursday; 0 = Monday
+    weekday = ((micros // (86_400 * 1_000_000)) + 3) % 7
+    weekdays = np.bincount(index * 7 + weekday, minlength=size * 7).reshape(-1, 7)
+    first = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, index, micros)
+    np.maximum.at(last, index, micros)
+    columns = (
+        f"account_id, events, input_tokens, output_tokens, cot_events, {', '.join(f for f, _ in CATEGORIES)}, "
+        "hours, weekdays, first_seen, last_seen"
+    )
+    cursor.execute("DROP TABLE IF EXISTS hw_features_all")
+    cursor.execute(
+        "CREATE TEMP TABLE hw_features_all (account_id bigint, events bigint, input_tokens bigint, "
+        "output_tokens bigint, cot_events bigint, "
+        + ", ".join(f"{f} bigint" for f, _ in CATEGORIES)
+        + ", hours jsonb, weekdays jsonb, first_seen timestamptz, last_seen timestamptz)"
+    )
+    with cursor.copy(f"COPY hw_features_all ({columns}) FROM STDIN") as copy:
+        for row in zip(
+            accounts.tolist(),
+            events.tolist(),
+            tokens_in.tolist(),
+            tokens_out.tolist(),
+            cot.tolist(),
+            categories.tolist(),
+            hours.tolist(),
+            weekdays.tolist(),
+            _timestamps(first),
+            _timestamps(last),
+            strict=True,
+        ):
+            account, n, tin, tout, c, cats, h, d, f, la = row
+            copy.write(
+                "\t".join(map(str, (account, n, tin, tout, c, *cats)))
+                + f"\t{json.dumps(h)}\t{json.dumps(d)}\t{f}\t{la}\n"
+            )
+    cursor.execute(
+        f"INSERT INTO {TABLE} ({columns}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
+        "SELECT f.*, COALESCE(d.ips, 0), COALESCE(d.asns, 0), COALESCE(d.keys, 0), now() FROM hw_features_all f "
+        "LEFT JOIN (SELECT account_id, COUNT(DISTINCT ip) AS ips, COUNT(DISTINCT asn) AS asns, "
+        f"COUNT(DISTINCT api_key_id) FILTER (WHERE api_key_id <> '') AS keys FROM {STAGE} GROUP BY account_id) d "
+        "ON d.account_id = f.account_id "
+        "ON CONFLICT (account_id) DO UPDATE SET " + ", ".join(f"{field} = excluded.{field}" for field in _UPDATE_FIELDS)
+    )
+    written = cursor.rowcount
+    cursor.execute("DROP TABLE hw_features_all")
+    return written
 
 
-def _refresh_sql(cursor, ids: Sequence[int] | None, *, rhythm: str | None = None) -> int:
+def _refresh_sql(cursor, ids: Sequence[int] | None) -> int:
     """PostgreSQL: grouped passes over the events, written with `INSERT ... ON CONFLICT` (the stage is built)."""
     scope, params = scope_sql("e.account_id", ids)
     cursor.execute(
         f"INSERT INTO {TABLE} ({FEATURE_COLUMNS}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
         f"SELECT f.*, COALESCE(d.ips, 0), COALESCE(d.asns, 0), COALESCE(d.keys, 0), now() "
-        f"FROM ({features_select_sql(EVENTS, scope, rhythm=rhythm)}) f "
+        f"FROM ({features_select_sql(EVENTS, scope)}) f "
         "LEFT JOIN (SELECT account_id, COUNT(DISTINCT ip) AS ips, COUNT(DISTINCT asn) AS asns, "
         f"COUNT(DISTINCT api_key_id) FILTER (WHERE api_key_id <> '') AS keys FROM {STAGE} GROUP BY account_id) d "
         "ON d.account_id = f.account_id "
         "ON CONFLICT (account_id) DO UPDATE SET "
         + ", ".join(f"{field} = excluded.{field}" for field in _UPDATE_FIELDS),
-        params * (1 if rhythm else 2),
+        params * 2,
     )
     return cursor.rowcount
 
@@ -185,10 +225,7 @@ def features_refresh(
                 stage_events(cursor, None)
             if arrays is None:
                 return _refresh_sql(cursor, None)
-            rhythm_table(cursor, arrays)
-            written = _refresh_sql(cursor, None, rhythm=RHYTHM)
-            cursor.execute(f"DROP TABLE {RHYTHM}")
-            return written
+            return _refresh_from_arrays(cursor, arrays)
         for chunk in chunked(sorted(set(account_ids)), CHUNK):
             stage_events(cursor, chunk)
             written += _refresh_sql(cursor, chunk)
