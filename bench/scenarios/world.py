@@ -740,7 +740,7 @@ class World:
         edu = rng.choice(self.net.education)
         nat = (edu.address(rng), edu.asn)
         session_start = self.start - rng.uniform(3, 40) * DAY
-        course_prompt = sha(f"{uni} TA assistant")
+        course_prompt = sha(f"{domain} TA assistant {rng.random()}")  # each lab its own course
         tz = rng.choice([1, 2, -5, 9, 8])
         id_style = rng.randrange(3)
         homework = [
@@ -784,7 +784,7 @@ class World:
         """An enterprise batch pipeline on a big cloud: round the clock, high volume, one card, often no org id."""
         rng = self.rng
         corp = rng.choice(["globex", "initech", "umbrella-logistics", "wayne-retail", "hooli", "vandelay"])
-        domain = f"{corp}.com"
+        domain = f"{corp}{rng.randrange(10, 99)}.com"  # two pipelines are two companies
         op = self._op("legitimate", f"enterprise pipeline {domain}: cloud, 24x7, one card")
         card = f"card_{rng.getrandbits(56):014x}"
         cloud = self.net.cloud[0]  # the biggest cloud, shared with many ordinary people
@@ -793,7 +793,7 @@ class World:
         org = f"org_{rng.getrandbits(32):08x}" if rng.random() < 0.3 else None
         templated = rng.random() < 0.5
         created0 = self.start - rng.uniform(10, 200) * DAY
-        prompts = [sha(f"{corp} extraction prompt {k}") for k in range(rng.randrange(1, 4))]
+        prompts = [sha(f"{domain} extraction prompt {k} {rng.random()}") for k in range(rng.randrange(1, 4))]
         ua = self.clients.popular(rng)
         for i in range(size):
             self._acct(
