@@ -9,7 +9,8 @@
    (account_id, ts)). This is the physical limit the pipeline is compared to.
 3. Pipeline: `manage.py ingest FILE --wait` with two Celery workers on Redis,
    on a fresh database: split, validate every line, COPY to staging, insert.
-Prints events/s for both, their ratio, and the peak RSS of each process.
+Prints events/s for both, their ratio, the CPU time each used (the comparison that holds when other
+work loads the machine), and the peak RSS of each process.
 """
 
 from __future__ import annotations
@@ -124,8 +125,17 @@ def recreate_database(admin_url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def bare_copy(db_url: str, tsv: Path) -> float:
-    """Seconds for a server-side COPY of the TSV into a plain table with the event table's indexes."""
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a local PostgreSQL backend so far; None if it is not visible here."""
+    try:
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    except psutil.Error:
+        return None
+
+
+def bare_copy(db_url: str, tsv: Path) -> tuple[float, float | None]:
+    """Seconds for a server-side COPY of the TSV into a plain table with the event table's indexes,
+    and the CPU seconds its backend used (load-independent, unlike the seconds)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_bare_events")
         conn.execute("CREATE TABLE bench_bare_events (LIKE accounts_usageevent INCLUDING DEFAULTS INCLUDING IDENTITY)")
@@ -133,20 +143,28 @@ def bare_copy(db_url: str, tsv: Path) -> float:
         conn.execute("CREATE UNIQUE INDEX ON bench_bare_events (event_id)")
         conn.execute("CREATE INDEX ON bench_bare_events (account_id, ts)")
         conn.execute("CHECKPOINT")
+        pid = conn.info.backend_pid
+        cpu_before = backend_cpu(pid)
         started = time.perf_counter()
         conn.execute(f"COPY bench_bare_events ({TSV_COLUMNS}) FROM '{tsv}'")
         elapsed = time.perf_counter() - started
+        cpu_after = backend_cpu(pid)
         conn.execute("DROP TABLE bench_bare_events")
         conn.execute("CHECKPOINT")
-    return elapsed
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return elapsed, cpu
 
 
 class PeakRss:
-    """Samples the RSS of the given processes and their children every 100 ms."""
+    """Samples the RSS of the given processes and their children every 100 ms, and the CPU time of
+    those processes and of the database's backends (each task opens its own connection)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db_url: str | None = None) -> None:
         self.roots: dict[str, psutil.Process] = {}
         self.peaks: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}  # process -> CPU seconds at its last sample
+        self.backend_cpu: dict[int, float] = {}
+        self._db_url = db_url
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -161,6 +179,7 @@ class PeakRss:
         self._thread.join()
 
     def _run(self) -> None:
+        conn = psycopg.connect(self._db_url, autocommit=True) if self._db_url else None
         while not self._stop.is_set():
             for label, proc in list(self.roots.items()):
                 try:
@@ -168,9 +187,19 @@ class PeakRss:
                     for suffix, p in procs:
                         key = label + (suffix or " main")
                         self.peaks[key] = max(self.peaks.get(key, 0), p.memory_info().rss)
+                        self.cpu[key] = sum(p.cpu_times()[:2])
                 except psutil.Error:
                     pass
+            if conn is not None:
+                pids = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+                for (pid,) in pids:
+                    if (cpu := backend_cpu(pid)) is not None:
+                        self.backend_cpu[pid] = cpu
             time.sleep(0.1)
+        if conn is not None:
+            conn.close()
 
 
 def main() -> None:
@@ -212,13 +241,13 @@ def main() -> None:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
-    copy_seconds = None
+    copy_seconds = copy_cpu = None
     if not args.skip_copy:
-        copy_seconds = bare_copy(db_url, tsv)
+        copy_seconds, copy_cpu = bare_copy(db_url, tsv)
 
     subprocess.run([python, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "ingest"], cwd=ROOT, env=env,
                    check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-    rss = PeakRss()
+    rss = PeakRss(db_url)
     workers = []
     for n in range(args.workers):
         cmd = [python, "-m", "celery", "-A", "config", "worker", "-Q", "ingest", "-c", "1", "-n", f"bench{n}@%h",
@@ -264,9 +293,17 @@ def main() -> None:
         print(f"bare COPY: {args.events:>12,} events in {copy_seconds:7.1f}s = {copy_rate:>10,.0f} events/s")
         print(f"ratio pipeline / bare COPY = {pipe_rate / copy_rate:.2f} "
               f"(wall clock: {args.events / pipeline_seconds / copy_rate:.2f})")  # fmt: skip
-    print("peak RSS per process:")
+    # CPU seconds do not depend on what else runs on the machine: the fair comparison on a shared one.
+    # Backends are sampled every 100 ms, so the last instant of each task's backend is missed.
+    python_cpu, db_cpu = sum(rss.cpu.values()), sum(rss.backend_cpu.values())
+    print(f"CPU time : pipeline {python_cpu + db_cpu:7.1f} core-s = Python {python_cpu:.1f} + database {db_cpu:.1f} "
+          f"({(python_cpu + db_cpu) / args.events * 1e6:.1f} us/event)")  # fmt: skip
+    if copy_cpu:
+        print(f"           bare COPY {copy_cpu:6.1f} core-s ({copy_cpu / args.events * 1e6:.1f} us/event); "
+              f"pipeline / bare COPY CPU = {(python_cpu + db_cpu) / copy_cpu:.2f}")  # fmt: skip
+    print("peak RSS and CPU time per process:")
     for label, peak in sorted(rss.peaks.items()):
-        print(f"  {label:<28} {peak / 2**20:8.0f} MiB")
+        print(f"  {label:<28} {peak / 2**20:8.0f} MiB {rss.cpu.get(label, 0):8.1f} core-s")
 
 
 if __name__ == "__main__":
