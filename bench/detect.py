@@ -49,7 +49,7 @@ def _reset() -> None:
     _sql(
         "TRUNCATE accounts_usageevent, accounts_account, investigations_alert, investigations_casemembership, "
         "investigations_case, detection_accountfeatures, detection_accountindicator, detection_indicator, "
-        "detection_accountlink, detection_detectionrun RESTART IDENTITY CASCADE"
+        "detection_accountlink, detection_accountbatch, detection_detectionrun RESTART IDENTITY CASCADE"
     )
 
 

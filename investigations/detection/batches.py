@@ -171,12 +171,14 @@ def _sync_profile_values(cursor, ids: Sequence[int], batch_id: int) -> None:
 
 def _new_keys_sql() -> str:
     """SQL: per account, the batch's API keys not seen in any event its state already includes."""
+    # A scalar subquery with LIMIT 1, not NOT EXISTS: the planner turns NOT EXISTS into an anti-join
+    # over the whole event table; this stops at the account's first earlier event with the key.
     return (
         f"SELECT k.account_id, COUNT(*) AS keys FROM (SELECT DISTINCT account_id, api_key_id FROM {STAGE} "
-        "WHERE api_key_id <> '') k WHERE NOT EXISTS ("
+        "WHERE api_key_id <> '') k WHERE ("
         f"SELECT 1 FROM {EVENTS} o WHERE o.account_id = k.account_id AND o.api_key_id = k.api_key_id "
         f"AND EXISTS (SELECT 1 FROM {_RECORDS} r WHERE r.account_id = o.account_id "
-        "AND (r.batch_id = o.batch_id OR (r.batch_id IS NULL AND o.batch_id IS NULL)))) "
+        "AND (r.batch_id = o.batch_id OR (r.batch_id IS NULL AND o.batch_id IS NULL))) LIMIT 1) IS NULL "
         "GROUP BY k.account_id"
     )
 

@@ -136,7 +136,6 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             with _one_snapshot():
                 if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
                     applied = batch_apply(batch_id, scope)
-                    t = step("batch_apply", t)
                 elif connection.vendor == "postgresql":
                     # One read of every event's time and prompt hash serves the rhythm, echoes and lockstep.
                     arrays = scan_events()
@@ -149,9 +148,11 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                         t = step("features", t)
                         records_rebuild(cursor, None)
                     indicators_refresh(staged=True)
-                    t = step("indicators", t)
                 else:
                     t = _refresh_portable(scope, step, t)
+            if connection.vendor == "postgresql":
+                # The commit runs the deferred foreign-key checks of every row written: part of the step.
+                t = step("indicators" if mode == DetectionRun.Mode.FULL else "batch_apply", t)
             with transaction.atomic():
                 prompt_echo_refresh(days=days, arrays=arrays)
                 t = step("prompt_echo", t)
@@ -458,7 +459,8 @@ class _CaseSync:
 
 def cases_sync(*, clustering: Clustering) -> dict:
     """Map operator clusters onto cases (see the module docstring for the rules). Returns counts."""
-    baseline = baseline_compute()
+    # The reference is every account outside the clusters being judged (see scoring.baseline_compute).
+    baseline = baseline_compute(exclude=[a for accounts in clustering.components for a in accounts])
     with transaction.atomic():
         stats = _CaseSync(clustering, baseline).run()
     stats["components"] = len(clustering.components)
