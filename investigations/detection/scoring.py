@@ -22,6 +22,7 @@ the harvester itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
@@ -95,12 +96,21 @@ def baseline_of(rows) -> Baseline:
     )
 
 
-def baseline_compute() -> Baseline:
-    """The baseline over every account with features (one row per account, streamed)."""
+def baseline_compute(*, exclude: Iterable[int] = ()) -> Baseline:
+    """The baseline over every account with features, less `exclude` (the accounts in cases).
+
+    The accounts of cases are what is being judged: when one harvester holds half of all
+    accounts, a reference that includes it would make its own volume look ordinary.
+    """
+    skip = set(exclude)
     flagged = Q(account__flagged_at__isnull=False)
     rows = AccountFeatures.objects.annotate(flagged=ExpressionWrapper(flagged, output_field=BooleanField()))
-    fields = ("events", "output_tokens", "cot_events", "flagged", *AccountFeatures.CATEGORY_FIELDS)
-    return baseline_of(rows.values_list(*fields).iterator(chunk_size=20000))
+    fields = ("account_id", "events", "output_tokens", "cot_events", "flagged", *AccountFeatures.CATEGORY_FIELDS)
+    kept = (row[1:] for row in rows.values_list(*fields).iterator(chunk_size=20000) if row[0] not in skip)
+    baseline = baseline_of(kept)
+    if skip and baseline.median_output_per_account == 0.0:
+        return baseline_compute()  # every account is in a case: nothing else to compare with
+    return baseline
 
 
 def _clamp(x: float) -> float:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from accounts.models import Account
 from investigations.detection.models import AccountFeatures
-from investigations.detection.scoring import Baseline, _median, baseline_of, score_case
+from investigations.detection.scoring import Baseline, _median, baseline_compute, baseline_of, score_case
+from tests.accounts.factories import AccountFactory
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 BASELINE = Baseline(
@@ -136,3 +139,16 @@ def test_the_typical_account_is_taken_from_unflagged_accounts_even_when_a_harves
     assert baseline.median_output_per_account == 5000 and baseline.median_output_per_request == 500
     # Each account's mix counts once: 60 reasoning-only harvesters and 30 chatters, not 24,000 vs 300 requests.
     assert round(baseline.category_mix[3], 3) == round(60 / 90, 3)
+
+
+@pytest.mark.django_db
+def test_the_baseline_leaves_out_the_accounts_being_judged():
+    people = [AccountFactory() for _ in range(25)]
+    heads = [AccountFactory() for _ in range(40)]
+    for account in people:
+        AccountFeatures.objects.create(account=account, events=10, output_tokens=5000, cat_chat=10, hours=HUMAN)
+    for account in heads:
+        AccountFeatures.objects.create(account=account, events=400, output_tokens=3_200_000, cat_coding=9, hours=HUMAN)
+    assert baseline_compute().median_output_per_account == 3_200_000  # the harvester is the typical account
+    judged = baseline_compute(exclude=[a.pk for a in heads])
+    assert judged.median_output_per_account == 5000 and judged.category_mix[0] == 1.0
