@@ -106,6 +106,15 @@ def main() -> None:
                     f"source={source} evidence={json.dumps(ev)[:600]}"
                 )
 
+    print("\n== score factors of legitimate cases >= 0.4 and attacker cases < 0.7 (factor weight: text)")
+    cur.execute("select id, risk_score, risk_reasons from investigations_case where merged_into_id is null")
+    for cid, risk, reasons in cur.fetchall():
+        k = ops.get(major.get(cid, ""), {}).get("kind")
+        if (k == "legitimate" and risk >= 0.4) or (k == "attacker" and risk < 0.7):
+            print(f"case {cid} {major[cid]} ({k}) score {risk:.3f}")
+            for r in reasons:
+                print(f"    {r.get('factor')} {r.get('weight'):+.3f}: {r.get('text')}")
+
     print("\n== operators split over several cases / flagged accounts left out")
     for op, info in ops.items():
         if info.get("kind") not in ("attacker", "legitimate"):
