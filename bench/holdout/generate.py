@@ -1139,12 +1139,14 @@ class Gen:
             email = f"{first}.{last}{r.randint(1, 99) if r.random() < 0.3 else ''}@{email_domain}".replace("ü", "u")
             if not org and r.random() < 0.4:
                 email = f"{first}.{last}{r.randint(1, 99)}@{r.choice(FREEMAIL)}".replace("ü", "u")
+            # Staff join over the months since the first sign-up (never all at one instant); a course signs up at once.
+            span_d = min(200.0, (self.start - created0).days - 1.0)
             created = created0 + (
-                dt.timedelta(minutes=r.uniform(0, 180)) if burst_signup else dt.timedelta(days=r.uniform(0, 200))
+                dt.timedelta(minutes=r.uniform(0, 180)) if burst_signup else dt.timedelta(days=r.uniform(0, span_d))
             )
             aid = self.account(
                 op,
-                created=min(created, self.start - dt.timedelta(hours=1)),
+                created=created,
                 email=email,
                 tier=tier,
                 verification=r.choice(verification.split("|")),
