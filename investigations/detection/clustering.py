@@ -58,7 +58,7 @@ from itertools import combinations
 from django.db import connection
 
 from accounts.models import Account
-from investigations.detection.models import AccountIndicator, AccountLink, Indicator
+from investigations.detection.models import AccountFeatures, AccountIndicator, AccountLink, Indicator
 from investigations.detection.signals.shared_values import IDENTITY_KINDS, RULES, value_communities, value_weight
 
 LINK_THRESHOLD = 0.5
@@ -82,6 +82,8 @@ RARE_CONTENT_GROUPS = 3
 INFRASTRUCTURE_KINDS = frozenset(
     {Indicator.Kind.IP, Indicator.Kind.SIGNUP_IP, Indicator.Kind.SIGNUP_NET, Indicator.Kind.EMAIL_PATTERN}
 )
+# Shared client addresses vote in full once they are this share of the smaller group's addresses.
+IP_OVERLAP = 0.5
 # Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
 TRAIT_SHARE = 0.6
 TRAIT_MIN_ACCOUNTS = 3
@@ -250,12 +252,19 @@ def cluster_accounts() -> Clustering:
     backed: set[tuple[int, int]] = set()
     once: dict[tuple[int, int, str], float] = {}
     groups_of_value: dict[int, int] = {}
+    ips_of: Counter[int] = Counter()
+    addresses: Counter[int] = Counter()
+    ip_votes: dict[tuple[int, int], float] = defaultdict(float)
+    ip_shared: Counter[tuple[int, int]] = Counter()
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS:
             continue
         roots = {uf.find(a) for a in accounts}
         groups_of_value[indicator_id] = len(roots)
+        if kind == Indicator.Kind.IP:
+            for root in roots:
+                ips_of[root] += 1
         if len(roots) < 2 or len(roots) > PAIR_CAP:
             continue
         weight = value_weight(kind, len(roots))
@@ -264,7 +273,10 @@ def cluster_accounts() -> Clustering:
         corroborating = kind not in CONTENT_KINDS or len(roots) <= RARE_CONTENT_GROUPS
         family = SAME_FACT.get(kind)
         for pair in combinations(sorted(roots), 2):
-            if family is None:
+            if kind == Indicator.Kind.IP:
+                ip_votes[pair] += weight
+                ip_shared[pair] += 1
+            elif family is None:
                 votes[pair] += weight
             else:
                 key = (pair[0], pair[1], family)
@@ -273,6 +285,18 @@ def cluster_accounts() -> Clustering:
                 backed.add(pair)
     for (ra, rb, _family), weight in once.items():
         votes[(ra, rb)] += weight
+    # Shared addresses count in proportion to how much of the smaller address set they are: groups
+    # rotating through one rented proxy provider's thousands of exits share a few by chance (two
+    # operators as often as two heads of one); one operator's own pool, NAT or office is most of it.
+    # Many shared addresses are one observation of one pool: together they weigh at most the threshold.
+    # A group's address count is its accounts' distinct client IPs (most are worn by no one else).
+    if ip_votes:
+        distinct = dict(AccountFeatures.objects.values_list("account_id", "distinct_ips").iterator(chunk_size=50000))
+        for account in list(uf.parent):
+            addresses[uf.find(account)] += distinct.get(account, 0)
+    for pair, weight in ip_votes.items():
+        smaller = max(1, min(max(addresses[r], ips_of[r]) for r in pair))
+        votes[pair] += min(weight, LINK_THRESHOLD) * min(1.0, ip_shared[pair] / (IP_OVERLAP * smaller))
     strongest: dict[tuple[int, int, str], float] = {}
     for a, peers in links.items():
         for b, signal, weight, _count in peers:

@@ -164,3 +164,34 @@ def test_links_replace_writes_only_the_difference():
     assert writes == []
     links_replace(signal, [PairLink(a.pk, b.pk, signal, 0.3, 3, {"burst": 3})])
     assert list(AccountLink.objects.filter(signal=signal).values_list("pk", "weight")) == [(kept.pk, 0.3)]
+
+
+def test_trap_two_operators_renting_one_proxy_provider_share_a_few_exits_by_chance_and_stay_apart():
+    """Each group rotates through 40 exits per account of a provider's thousands; the groups share 3."""
+    groups = []
+    for tag in ("a", "b"):
+        members = [AccountFactory(payment_fingerprint=f"pf_provider_{tag}") for _ in range(3)]
+        for i, account in enumerate(members):
+            for k in range(40):
+                UsageEventFactory(account=account, ip=f"100.{64 + ord(tag)}.{i}.{k + 1}")
+        groups.append(members)
+    for k in range(3):  # chance: the same exit handed to one head of each operator
+        UsageEventFactory(account=groups[0][0], ip=f"100.127.9.{k + 1}")
+        UsageEventFactory(account=groups[1][0], ip=f"100.127.9.{k + 1}")
+    for k in range(12):  # people with the same popular SDK on the same network
+        UsageEventFactory(account=AccountFactory(), ip=f"100.126.0.{k + 1}")
+    _flag(groups[0][0], groups[1][0])
+    features_refresh()
+    indicators_refresh()
+    assert sorted(_components(), key=min) == [{a.pk for a in g} for g in groups]
+
+
+def test_a_pool_of_addresses_most_of_two_accounts_traffic_still_links_them():
+    a, b = AccountFactory(), AccountFactory()
+    for account in (a, b):
+        for k in range(4):
+            UsageEventFactory(account=account, ip=f"100.100.7.{k + 1}")
+    _flag(a)
+    features_refresh()
+    indicators_refresh()
+    assert _components() == [{a.pk, b.pk}]

@@ -112,13 +112,17 @@ COMMUNITY_KINDS = frozenset(
 )
 
 
-def _tied_groups(accounts: list[int], roots: list[int], links) -> list[list[int]]:
-    """Merge the wearers' groups (their current clusters) along behavioural links, densest ties first."""
+def _tied_groups(accounts: list[int], roots: list[int], links, cluster_size: dict[int, int]) -> list[list[int]]:
+    """Merge the wearers' groups (their current clusters) along behavioural links, densest ties first.
+
+    Two clusters join when the ties between them reach TIE_SHARE of the smaller *cluster* (not of
+    its wearers of this value): two operators renting exits from one proxy provider share many
+    addresses, each worn by a few heads of each, and a chance echo between two of those heads must
+    not weigh like a tie between two lone accounts.
+    """
     wearers = set(accounts)
     group = dict(zip(accounts, roots, strict=True))
-    size: dict[int, int] = {}
-    for root in roots:
-        size[root] = size.get(root, 0) + 1
+    size = {root: cluster_size.get(root, 1) for root in roots}
     parent = {r: r for r in size}
 
     def find(x: int) -> int:
@@ -219,16 +223,21 @@ def value_communities(
         if kinds[v] in FACT_OF:
             for a in accounts:
                 values_of.setdefault(a, []).append(v)
+    # Cluster sizes, kept up to date as the caller joins what this yields.
+    cluster_size = Counter(find(a) for a in {a for accounts in members.values() for a in accounts})
     for value in values:
         accounts = members[value]
         need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
         roots = [find(a) for a in accounts]
         if len(set(roots)) == 1:
             continue  # already one cluster: nothing to add
-        best = max(_tied_groups(accounts, roots, links), key=len)
+        best = max(_tied_groups(accounts, roots, links, cluster_size), key=len)
         if len(best) < len(accounts):
             co_worn = _co_worn(value, accounts, members, kinds, values_of)
             if len(co_worn) >= need:
                 best = sorted(set(co_worn) | set(best)) if len(best) >= need else co_worn
-        if len(best) >= need and len({find(a) for a in best}) > 1:
+        joined = {find(a) for a in best}
+        if len(best) >= need and len(joined) > 1:
+            total = sum(cluster_size.get(r, 1) for r in joined)
             yield sorted(best)
+            cluster_size[find(best[0])] = total
