@@ -31,15 +31,19 @@ def main() -> None:
     members = defaultdict(list)
     for account, case_id in case_of.items():
         members[case_id].append(account)
+    accounts_of = defaultdict(list)
+    for account, op in op_of.items():
+        accounts_of[op].append(account)
     for op, info in ops.items():
-        accts = info["accounts"]
+        accts = accounts_of[op]  # truth files need not list each operator's accounts
         if info["kind"] == "ordinary" and not any(a in case_of for a in accts):
             continue
         if len(accts) < 2 and not any(a in case_of for a in accts):
             continue
         fl = [a for a in accts if a in flagged]
         where = Counter(case_of.get(a, "-") for a in fl)
-        print(f"{op} {info['kind']:<10} {len(accts)} accts, {len(fl)} flagged; by case {dict(where)}  {info['label']}")
+        label = info.get("label", "")
+        print(f"{op} {info['kind']:<10} {len(accts)} accts, {len(fl)} flagged; by case {dict(where)}  {label}")
         for case_id in sorted({case_of[a] for a in accts if a in case_of}):
             case = cases.get(case_id)
             if case is None:
