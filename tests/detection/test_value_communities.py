@@ -126,3 +126,21 @@ def test_two_chance_echoes_with_a_big_operators_cover_traffic_do_not_pull_a_pers
     echoes = [(a, b) for a in heads for b in heads if a < b] + [(1, 99), (2, 99)]
     groups = list(value_communities({3: [*heads, 99]}, {3: Kind.TOOLS}, _links(echoes), _alone))
     assert groups == [heads]
+
+
+def test_two_operators_on_one_public_prompt_set_stay_apart_though_their_heads_echo_each_other_now_and_then():
+    a, b = list(range(1, 31)), list(range(101, 131))
+    cluster = dict.fromkeys(a, 1) | dict.fromkeys(b, 101)
+    inside = [(x, y) for group in (a, b) for x in group for y in group if x < y and (x + y) % 3 == 0]
+    cross = [(x, x + 100) for x in a[:12]]  # 12 ties: over TIE_SHARE of 30, far sparser than inside
+    members, kinds = {9: a + b}, {9: Kind.TOOLS}
+    assert list(value_communities(members, kinds, _links(inside + cross), lambda x: cluster[x])) == []
+
+
+def test_one_operators_card_groups_tied_as_densely_as_inside_them_join():
+    groups = [list(range(10 * g + 1, 10 * g + 6)) for g in range(4)]  # four cards, five heads each
+    cluster = {x: group[0] for group in groups for x in group}
+    heads = [x for group in groups for x in group]
+    echoes = [(x, y) for x in heads for y in heads if x < y and (x * y) % 2 == 0]
+    joined = list(value_communities({5: heads}, {5: Kind.TOOLS}, _links(echoes), lambda x: cluster[x]))
+    assert joined == [sorted(heads)]

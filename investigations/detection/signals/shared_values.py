@@ -106,10 +106,31 @@ def evidence_text(kind: str, value: str, in_case: int, total: int) -> str:
 COMMUNITY_MIN = 3
 COMMUNITY_SHARE = 0.5
 TIE_SHARE = 0.2
+DENSITY_SHARE = 0.25
 LONE_TIES = 3
 COMMUNITY_KINDS = frozenset(
     {Kind.SYSTEM_PROMPT, Kind.TOOLS, Kind.IP, Kind.SIGNUP_IP, Kind.SIGNUP_NET, Kind.EMAIL_PATTERN}
 )
+
+
+def _as_dense(ra: int, rb: int, cross: int, accounts, group, find, links, wearers) -> bool:
+    """Are two clusters tied to each other about as densely as each is inside (DENSITY_SHARE)?
+
+    Two operators replaying one public prompt set echo each other now and then; one operator's
+    card groups echo each other as often as they echo themselves.
+    """
+    side = {a: find(group[a]) for a in accounts}
+    inside = {ra: 0, rb: 0}
+    count = {ra: 0, rb: 0}
+    for a, root in side.items():
+        if root in count:
+            count[root] += 1
+            for b, *_ in links.get(a, ()):
+                if a < b and b in wearers and side.get(b) == root:
+                    inside[root] += 1
+    density = {r: inside[r] / max(1, count[r] * (count[r] - 1) / 2) for r in (ra, rb)}
+    cross_density = cross / max(1, count[ra] * count[rb])
+    return cross_density >= DENSITY_SHARE * min(density.values())
 
 
 def _tied_groups(accounts: list[int], roots: list[int], links, cluster_size: dict[int, int]) -> list[list[int]]:
@@ -155,10 +176,13 @@ def _tied_groups(accounts: list[int], roots: list[int], links, cluster_size: dic
         merged = False
         for (ra, rb), count in sorted(ties.items(), key=lambda item: -item[1]):
             ra, rb = find(ra), find(rb)
-            if ra != rb and count >= max(1.0, TIE_SHARE * min(size[ra], size[rb])):
-                parent[rb] = ra
-                size[ra] += size[rb]
-                merged = True
+            if ra == rb or count < max(1.0, TIE_SHARE * min(size[ra], size[rb])):
+                continue
+            if min(size[ra], size[rb]) >= 2 and not _as_dense(ra, rb, count, accounts, group, find, links, wearers):
+                continue
+            parent[rb] = ra
+            size[ra] += size[rb]
+            merged = True
         if not merged:
             break
     out: dict[int, list[int]] = {}
