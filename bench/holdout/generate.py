@@ -968,7 +968,8 @@ class Gen:
             )
         cards = [self.uid("pf_", 16, "0123456789abcdef") for _ in range(max(1, n // r.randint(6, 15)))]
         base_sys = (
-            f"{label} harness system prompt v{r.randint(2, 9)}: you are a meticulous expert; always answer in full."
+            f"{name} {label} harness system prompt v{r.randint(2, 9)}: "
+            "you are a meticulous expert; always answer in full."
         )
         sys_variants = [sha(base_sys + f" variant {i}") for i in range(r.randint(2, 4))]
         harness = [tools_sha([{"name": f"{name}-tool-{j}", "schema": r.random()} for j in range(5)]) for _ in range(2)]
