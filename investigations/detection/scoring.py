@@ -269,7 +269,7 @@ def score_case(*, accounts: list[Account], features: list[AccountFeatures], base
     # --- both at once: the distillation pattern
     harvest = length_v * volume_v * max(cot_v, target_v, 0.7)
     # Thin sign-ups and bursts are a lab's too (students on a course's first day): they count for less.
-    hiding = 1.0 - (1 - card_v) * (1 - rotation_v) * (1 - rhythm_v) * (1 - 0.5 * thin_v) * (1 - 0.3 * burst_v)
+    hiding = 1.0 - (1 - card_v) * (1 - rotation_v) * (1 - rhythm_v) * (1 - 0.25 * thin_v) * (1 - 0.15 * burst_v)
     reasons.append(
         _reason(
             "harvest_while_hiding",
