@@ -97,7 +97,10 @@ def test_trap_shared_vpn_exit_big_cloud_asn_and_popular_user_agent_do_not_link_s
 
 def test_trap_university_lab_behind_one_nat_is_one_operator_by_its_org_not_by_the_nat():
     lab = [AccountFactory(org_id="org_lab", signup_ip="192.0.2.10") for _ in range(4)]
-    campus = [AccountFactory(signup_ip="192.0.2.10") for _ in range(30)]
+    # Strangers: each their own mail domain. (Faker's three example domains once gave 17 of them one
+    # domain worn by nobody else, which with the NAT and sign-up address is what a course looks like.)
+    names = [f"{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(30)]  # letters: digits fold into patterns
+    campus = [AccountFactory(signup_ip="192.0.2.10", email=f"{n}.student@{n}mail.example") for n in names]
     for account in [*lab, *campus]:
         UsageEventFactory(account=account, ip="192.0.2.10")
     _flag(lab[0], *campus[:5])
