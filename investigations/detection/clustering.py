@@ -84,6 +84,11 @@ INFRASTRUCTURE_KINDS = frozenset(
 )
 # Shared client addresses vote in full once they are this share of the smaller group's addresses.
 IP_OVERLAP = 0.5
+# What ties a person to a group beyond shared exits: a sign-up trace or rare content. (A user agent,
+# TLS fingerprint, ASN or mail domain comes with the VPN, the cloud, the SDK or the mail provider.)
+BEYOND_EXIT_KINDS = frozenset(
+    {Indicator.Kind.SIGNUP_IP, Indicator.Kind.SIGNUP_NET, Indicator.Kind.EMAIL_PATTERN, *CONTENT_KINDS}
+)
 # Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
 TRAIT_SHARE = 0.6
 TRAIT_MIN_ACCOUNTS = 3
@@ -256,6 +261,9 @@ def cluster_accounts() -> Clustering:
     addresses: Counter[int] = Counter()
     ip_votes: dict[tuple[int, int], float] = defaultdict(float)
     ip_shared: Counter[tuple[int, int]] = Counter()
+    # Pairs with evidence other than shared client addresses (see the lone-account rule below).
+    beyond_ips: set[tuple[int, int]] = set()
+    own_address: set[tuple[int, int]] = set()  # pairs sharing an address that no third group uses
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS:
@@ -276,7 +284,12 @@ def cluster_accounts() -> Clustering:
             if kind == Indicator.Kind.IP:
                 ip_votes[pair] += weight
                 ip_shared[pair] += 1
-            elif family is None:
+                if len(roots) == 2:
+                    own_address.add(pair)
+                continue
+            if kind in BEYOND_EXIT_KINDS and corroborating:
+                beyond_ips.add(pair)
+            if family is None:
                 votes[pair] += weight
             else:
                 key = (pair[0], pair[1], family)
@@ -294,6 +307,7 @@ def cluster_accounts() -> Clustering:
         distinct = dict(AccountFeatures.objects.values_list("account_id", "distinct_ips").iterator(chunk_size=50000))
         for account in list(uf.parent):
             addresses[uf.find(account)] += distinct.get(account, 0)
+    ip_pairs = set(ip_votes)
     for pair, weight in ip_votes.items():
         smaller = max(1, min(max(addresses[r], ips_of[r]) for r in pair))
         votes[pair] += min(weight, LINK_THRESHOLD) * min(1.0, ip_shared[pair] / (IP_OVERLAP * smaller))
@@ -307,9 +321,21 @@ def cluster_accounts() -> Clustering:
                     strongest[key] = max(strongest.get(key, 0.0), weight)
     for (ra, rb, signal), weight in strongest.items():
         votes[(ra, rb)] += weight
+        beyond_ips.add((ra, rb))
         # Echoed prompts are content too: two operators replaying one public prompt set collide.
         if signal != AccountLink.Signal.PROMPT_ECHO:
             backed.add((ra, rb))
+    # A lone account whose only tie to a group is exits that strangers use too is a person on the
+    # same VPN or commercial proxy as often as a head of the operator: it needs one more kind of
+    # evidence (a sign-up trace, an echoed prompt, a rare harness...) or an address no one else
+    # uses. Groups of two or more accounts still link on a large share of one address pool: an
+    # operator's own proxies, NAT or office.
+    for pair in ip_pairs:
+        lone = min(uf.size[pair[0]], uf.size[pair[1]]) < 2
+        if not lone or pair in beyond_ips or pair in own_address:
+            backed.add(pair)
+        else:
+            backed.discard(pair)
     # Content shared by more than a few groups (a toolkit's default prompt) only adds to other evidence.
     _join_votes(uf, {pair: total for pair, total in votes.items() if pair in backed}, orgs)
 

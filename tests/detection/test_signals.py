@@ -198,3 +198,22 @@ def test_a_pool_of_addresses_most_of_two_accounts_traffic_still_links_them():
     features_refresh()
     indicators_refresh()
     assert _components() == [{a.pk, b.pk}]
+
+
+def test_trap_a_person_on_an_operators_vpn_exits_stays_out_unless_more_ties_them():
+    """A lone account whose every address is an exit that strangers use too does not join on them."""
+    operator = [AccountFactory(payment_fingerprint="pf_operator") for _ in range(3)]
+    person, head = AccountFactory(), AccountFactory()
+    exits = [f"100.90.1.{k + 1}" for k in range(4)]
+    strangers = [AccountFactory() for _ in range(6)]  # the VPN's other customers
+    for i, account in enumerate([*operator, person, head, *strangers]):
+        for k, ip in enumerate(exits):
+            if account in strangers and k != i % 4:
+                continue
+            UsageEventFactory(account=account, ip=ip)
+    for account in (*operator, head):  # the head shares the operator's rare tool harness too
+        UsageEventFactory(account=account, tools_sha256="cd" * 32)
+    _flag(operator[0])
+    features_refresh()
+    indicators_refresh()
+    assert _components() == [{a.pk for a in (*operator, head)}]
