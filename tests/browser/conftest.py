@@ -67,3 +67,12 @@ def browser_page(chromium_page) -> Iterator[object]:
     page, errors = chromium_page
     yield page
     assert not errors, f"JavaScript or console errors: {errors}"
+
+
+def log_in(page, base: str, user) -> None:
+    """Sign in through the login form, as an analyst would; returns on the overview."""
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", "pw-for-tests-only")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from tests.browser.conftest import log_in
 from tests.investigations.conftest import build_scenario
 
 
 def test_next_page_of_accounts_replaces_only_the_table(live_server, analyst, browser_page):
     scenario = build_scenario(accounts=52, events_per_account=1, prefix="acct_p")
     page, base = browser_page, live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", analyst.username)
-    page.fill("input[name=password]", "pw-for-tests-only")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, analyst)
 
     page.goto(f"{base}{scenario.case.get_absolute_url()}")
     page.locator("#case-accounts .pager a", has_text="Next").click()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
 from investigations.models import Case, Note
+from tests.browser.conftest import log_in
 from tests.investigations.conftest import build_scenario
 
 # Predicates passed to the browser are functions, never expression strings: the CSP forbids eval.
@@ -45,11 +46,7 @@ def test_analyst_triages_alerts_into_a_case_and_works_it(live_server, analyst, b
     page = browser_page
     base = live_server.url
 
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", analyst.username)
-    page.fill("input[name=password]", "pw-for-tests-only")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, analyst)
 
     # Filter the queue: the table swaps in place and the URL carries the filter.
     page.goto(f"{base}/alerts/")

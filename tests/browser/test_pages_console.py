@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from tests.browser.conftest import log_in
 from tests.investigations.conftest import build_scenario
 
 
 def test_dashboard_pages_load_without_console_errors(live_server, analyst, browser_page):
     scenario = build_scenario(prefix="acct_c")
     page, base = browser_page, live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", analyst.username)
-    page.fill("input[name=password]", "pw-for-tests-only")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, analyst)
     urls = [
         reverse("overview"),
         reverse("alert-list"),
