@@ -307,7 +307,6 @@ def cluster_accounts() -> Clustering:
         distinct = dict(AccountFeatures.objects.values_list("account_id", "distinct_ips").iterator(chunk_size=50000))
         for account in list(uf.parent):
             addresses[uf.find(account)] += distinct.get(account, 0)
-    ip_pairs = set(ip_votes)
     for pair, weight in ip_votes.items():
         smaller = max(1, min(max(addresses[r], ips_of[r]) for r in pair))
         votes[pair] += min(weight, LINK_THRESHOLD) * min(1.0, ip_shared[pair] / (IP_OVERLAP * smaller))
@@ -330,7 +329,7 @@ def cluster_accounts() -> Clustering:
     # evidence (a sign-up trace, an echoed prompt, a rare harness...) or an address no one else
     # uses. Groups of two or more accounts still link on a large share of one address pool: an
     # operator's own proxies, NAT or office.
-    for pair in ip_pairs:
+    for pair in ip_votes:
         lone = min(uf.size[pair[0]], uf.size[pair[1]]) < 2
         if not lone or pair in beyond_ips or pair in own_address:
             backed.add(pair)
