@@ -33,7 +33,7 @@ ALERT_TYPES = ["text", "text", "text", "float8", "timestamptz", "text", "text"]
 _STAGE_DDL = """
 DROP TABLE IF EXISTS ingest_stage_events, ingest_stage_alerts;
 CREATE TEMP TABLE ingest_stage_events (
-    event_id text, account_id text, ts timestamptz, api_key_id text, ip text, asn int8, user_agent text,
+    event_id text COLLATE "C", account_id text, ts timestamptz, api_key_id text, ip text, asn int8, user_agent text,
     ja4 text, model text, input_tokens int4, output_tokens int4, category text, cot_requested bool,
     system_prompt_sha256 text, tools_sha256 text, prompt_simhash int8, prompt_excerpt text
 );

@@ -323,3 +323,20 @@ def test_the_stalled_batch_sweeper_is_on_the_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["ingest-resume-stale"]
     assert entry["task"] == ingest_resume_stale.name
     assert entry["schedule"] < settings.INGEST_STALE_SECONDS
+
+
+def test_event_ids_compare_byte_by_byte_and_the_staging_join_agrees(batch_file):
+    """Migration 0006: the unique index skips locale-aware comparisons; staging uses the same collation."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'accounts_usageevent' AND column_name = 'event_id'"
+        )
+        assert cursor.fetchone() == ("C",)
+    ingest(batch_file([event("Ev-1"), event("ev-1")], name="b1.ndjson"))
+    # The re-sent batch goes through the stage-to-table join that spots stored ids.
+    again = ingest(batch_file([event("ev-1"), event("Ev-1"), event("ev-2")], name="b2.ndjson"))
+    assert (again.events_new, again.duplicates) == (1, 2)
+    assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == ["Ev-1", "ev-1", "ev-2"]
