@@ -25,7 +25,9 @@ def to_bytewise(apps, schema_editor) -> None:
 
 def to_default(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE accounts_usageevent ALTER COLUMN event_id TYPE {COLUMN_TYPE} COLLATE pg_catalog.\"default\"")
+        schema_editor.execute(
+            f'ALTER TABLE accounts_usageevent ALTER COLUMN event_id TYPE {COLUMN_TYPE} COLLATE pg_catalog."default"'
+        )
 
 
 class Migration(migrations.Migration):
