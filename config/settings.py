@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -230,6 +231,12 @@ CELERY_BEAT_SCHEDULE = {
     "sharing-poll-partners": {"task": "investigations.sharing.tasks.poll_partners", "schedule": 900.0},
     # Safety net for gateway delivery: picks up changes a dead worker leased, if no retry is scheduled.
     "enforcement-deliver": {"task": "investigations.enforcement.tasks.deliver_changes", "schedule": 60.0},
+    # Runs after a batch refresh the cases it touched; the nightly full run re-derives everything
+    # (the scores of untouched cases follow the all-accounts baseline as it drifts).
+    "detection-full-nightly": {
+        "task": "investigations.detection.tasks.detect_full",
+        "schedule": crontab(hour=env_int("DETECTION_FULL_HOUR_UTC", default=3), minute=0),
+    },
 }
 # Four-eyes rule: an analyst's enforcement action on more accounts waits for a lead.
 ENFORCEMENT_APPROVAL_THRESHOLD = env_int("ENFORCEMENT_APPROVAL_THRESHOLD", default=25)

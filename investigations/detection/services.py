@@ -163,7 +163,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             t = step("sync_activity", t)
             clustering = cluster_accounts()
             t = step("clustering", t)
-            stats = cases_sync(clustering=clustering)
+            stats = cases_sync(clustering=clustering, refresh=None if scope is None else set(scope))
             step("cases", t)
             figures_refresh_later(cases_holding(scope))
     except Exception as exc:
@@ -251,17 +251,27 @@ def _is_pinned(membership: CaseMembership) -> bool:
 
 
 class _CaseSync:
-    """One pass of mapping clusters onto cases; collects the changes it audits."""
+    """One pass of mapping clusters onto cases; collects the changes it audits.
 
-    def __init__(self, clustering: Clustering, baseline: Baseline) -> None:
+    `refresh`: the accounts whose state changed (a batch's accounts), or None for all. Evidence
+    and scores are refreshed for the cases holding them and the cases whose members changed;
+    the others keep theirs until the next full run (`detect_full`, nightly), which also follows
+    the slow drift of the all-accounts baseline.
+    """
+
+    def __init__(self, clustering: Clustering, baseline: Baseline, refresh: set[int] | None = None) -> None:
         self.clustering = clustering
         self.baseline = baseline
+        self.refresh = refresh
+        # Evidence (the bulk of a membership row) is read only for the cases being refreshed.
         self.memberships: dict[int, CaseMembership] = {
-            m.account_id: m for m in CaseMembership.objects.select_related("case").iterator(chunk_size=5000)
+            m.account_id: m
+            for m in CaseMembership.objects.select_related("case").defer("evidence").iterator(chunk_size=5000)
         }
         self.cases: dict[int, Case] = {m.case_id: m.case for m in self.memberships.values()}
         self.assigned: dict[int, int] = {}
         self.moved_into: dict[int, int] = {}
+        self.changed_cases: set[int] = set()
         self.stats: Counter[str] = Counter()
 
     def touched(self, case_id: int) -> bool:
@@ -331,6 +341,9 @@ class _CaseSync:
             self.moved_into[old.pk] = target.pk
             membership.case = target
             self.assigned[account] = target.pk
+        if added or moved:
+            self.changed_cases.add(target.pk)
+            self.changed_cases.update(old for _, old in moved)
         if added:
             CaseMembership.objects.bulk_create(added, batch_size=2000)
             audit_record(
@@ -376,6 +389,7 @@ class _CaseSync:
                 continue
             removed.setdefault(case.pk, []).append(membership)
             del self.memberships[account]
+        self.changed_cases.update(removed)
         for case_id, memberships in removed.items():
             CaseMembership.objects.filter(pk__in=[m.pk for m in memberships]).delete()
             audit_record(
@@ -412,19 +426,41 @@ class _CaseSync:
             )
             self.stats["cases_merged" if merged else "cases_dissolved"] += 1
 
-    def refresh_evidence_and_scores(self) -> None:
-        """Evidence and link strength of every detection member, and the risk score of every live case."""
+    def cases_to_refresh(self) -> dict[int, list[int]]:
+        """Case -> its accounts, for the cases whose evidence and score may have changed."""
         by_case: dict[int, list[int]] = {}
         for account, membership in self.memberships.items():
             by_case.setdefault(membership.case_id, []).append(account)
+        if self.refresh is None:
+            return by_case
+        wanted = set(self.changed_cases)
+        wanted.update(m.case_id for a, m in self.memberships.items() if a in self.refresh)
+        return {case_id: members for case_id, members in by_case.items() if case_id in wanted}
+
+    def load_evidence(self, by_case: dict[int, list[int]]) -> None:
+        """The stored evidence of the stored memberships about to be compared (deferred at load)."""
+        stored = [self.memberships[a] for members in by_case.values() for a in members]
+        pks = [m.pk for m in stored if m.pk is not None]
+        evidence: dict[int, list] = {}
+        for chunk in chunked(pks):
+            evidence.update(CaseMembership.objects.filter(pk__in=chunk).values_list("pk", "evidence"))
+        for membership in stored:
+            if membership.pk is not None:
+                membership.evidence = evidence.get(membership.pk) or []
+
+    def refresh_evidence_and_scores(self) -> None:
+        """Evidence and link strength of the members, and the risk score, of the cases to refresh."""
+        by_case = self.cases_to_refresh()
+        self.load_evidence(by_case)
+        members_all = [a for members in by_case.values() for a in members]
         needed: set[int] = set()
         for accounts in by_case.values():
             for account in accounts:
                 needed.update(self.clustering.account_values.get(account, ()))
         values = indicator_values(needed)
         updates: list[CaseMembership] = []
-        features = {f.account_id: f for f in AccountFeatures.objects.filter(account_id__in=list(self.memberships))}
-        accounts = Account.objects.in_bulk(list(self.memberships))
+        features = {f.account_id: f for f in AccountFeatures.objects.filter(account_id__in=members_all)}
+        accounts = Account.objects.in_bulk(members_all)
         for case_id, members in by_case.items():
             evidence = case_evidence(self.clustering, members, values)
             for account in members:
@@ -457,11 +493,15 @@ class _CaseSync:
         CaseMembership.objects.bulk_update(updates, ["evidence", "link_strength"], batch_size=1000)
 
 
-def cases_sync(*, clustering: Clustering) -> dict:
-    """Map operator clusters onto cases (see the module docstring for the rules). Returns counts."""
+def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> dict:
+    """Map operator clusters onto cases (see the module docstring for the rules). Returns counts.
+
+    `refresh`: the accounts a batch changed (evidence and scores of the cases concerned are
+    refreshed, see `_CaseSync`), or None to refresh every case.
+    """
     # The reference is every account outside the clusters being judged (see scoring.baseline_compute).
     baseline = baseline_compute(exclude=[a for accounts in clustering.components for a in accounts])
     with transaction.atomic():
-        stats = _CaseSync(clustering, baseline).run()
+        stats = _CaseSync(clustering, baseline, refresh).run()
     stats["components"] = len(clustering.components)
     return stats

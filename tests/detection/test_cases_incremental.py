@@ -94,3 +94,38 @@ def test_a_run_queues_the_figures_of_the_cases_holding_the_batch_accounts(monkey
     detection_run(full=True)
     assert queued[-1] == set(Case.objects.open().filter(merged_into__isnull=True).values_list("pk", flat=True))
     assert len(queued[-1]) >= 2
+
+
+def test_a_batch_refreshes_evidence_and_scores_of_the_cases_it_touches_and_a_full_run_of_all():
+    build_world()
+    detection_run(full=True)
+    alpha, bravo = _case_of("acct_alpha_001"), _case_of("acct_bravo_001")
+    # Stand-ins for stored values that a refresh would overwrite.
+    Case.objects.filter(pk__in=[alpha.pk, bravo.pk]).update(risk_score=0.0123)
+    CaseMembership.objects.filter(case__in=[alpha, bravo]).update(evidence=[])
+
+    head = AccountFactory(account_id="acct_alpha_new", payment_fingerprint="pf_alpha_0")
+    UsageEventFactory(account=head, batch_id=79)
+    detection_run(batch_id=79)
+    alpha.refresh_from_db()
+    bravo.refresh_from_db()
+    assert alpha.risk_score != 0.0123 and alpha.risk_reasons
+    assert all(CaseMembership.objects.filter(case=alpha).values_list("evidence", flat=True))
+    assert CaseMembership.objects.get(account=head).evidence  # the new head says why it is there
+    assert bravo.risk_score == 0.0123  # untouched by the batch: left for the nightly full run
+    assert not any(CaseMembership.objects.filter(case=bravo).values_list("evidence", flat=True))
+
+    detection_run(full=True)
+    bravo.refresh_from_db()
+    assert bravo.risk_score != 0.0123
+    assert all(CaseMembership.objects.filter(case=bravo).values_list("evidence", flat=True))
+
+
+def test_the_full_run_is_on_the_nightly_beat_schedule():
+    from celery.schedules import crontab
+    from django.conf import settings
+
+    from investigations.detection.tasks import detect_full
+
+    entry = settings.CELERY_BEAT_SCHEDULE["detection-full-nightly"]
+    assert entry["task"] == detect_full.name and isinstance(entry["schedule"], crontab)
