@@ -7,7 +7,8 @@ much smaller temporary table instead of scanning the event table once each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 STAGE = "hw_event_values"
 CHUNK = 2000
@@ -30,12 +31,39 @@ def stage_events(cursor, ids: Sequence[int] | None, *, source: str = EVENTS) -> 
     """
     scope, params = scope_sql("e.account_id", ids)
     cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-    cursor.execute(
+    whole_table = ids is None and source == EVENTS and cursor.db.vendor == "postgresql"
+    with _hash_aggregate(cursor) if whole_table else nullcontext():
+        cursor.execute(_stage_sql(source, scope), params)
+
+
+@contextmanager
+def _hash_aggregate(cursor) -> Iterator[None]:
+    """Settings for grouping the whole event table, restored afterwards.
+
+    The planner overestimates the distinct (account, values) rows about sixfold (1.6M for 250k
+    at 16M events), so at the run's work_mem it sorts 16M wide rows on disk (2.2 GB of temporary
+    files, 39 s here). With room for the hash table, and parallel workers no longer priced out by
+    that estimate, the hash aggregate runs in memory on every core: 17 s. An underestimate
+    is safe: a hash aggregate that outgrows its memory spills to disk.
+    """
+    settings = {"work_mem": "512MB", "parallel_tuple_cost": "0.0001", "parallel_setup_cost": "0"}
+    cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in settings))
+    previous = dict(zip(settings, cursor.fetchone(), strict=True))
+    for name, value in settings.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _stage_sql(source: str, scope: str) -> str:
+    return (
         f"CREATE TEMP TABLE {STAGE} AS SELECT e.account_id AS account_id, e.batch_id AS batch_id, e.ip AS ip, "
         "e.asn AS asn, e.user_agent AS user_agent, e.ja4 AS ja4, e.system_prompt_sha256 AS system_prompt, "
         "e.tools_sha256 AS tools, e.api_key_id AS api_key_id, COUNT(*) AS n "
-        f"FROM {source} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
-        params,
+        f"FROM {source} e WHERE 1 = 1{scope} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
     )
 
 

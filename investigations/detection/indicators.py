@@ -97,11 +97,19 @@ def profile_sources() -> list[tuple[str, str, str]]:
     ]
 
 
-def index_values(cursor, table: str, kind: str, expr: str, cond: str, scope: str = "", params=()) -> None:
-    """Add the values of one kind found in `table` (the stage or the accounts) to the value table."""
+def index_values(
+    cursor, table: str, kind: str, expr: str, cond: str, scope: str = "", params=(), *, counted_by: str = ""
+) -> None:
+    """Add the values of one kind found in `table` (the stage or the accounts) to the value table.
+
+    New values start at a count of 0 (the caller adds to it), or with `counted_by` (the account
+    column, when `table` holds every account) at their number of accounts: a first full run
+    then needs no second pass rewriting the count of every value it has just inserted.
+    """
+    count = f"COUNT(DISTINCT {counted_by})" if counted_by else "0"
     cursor.execute(
         f"INSERT INTO {_IND} (kind, value, account_count) "
-        f"SELECT DISTINCT %s, {expr}, 0 FROM {table} e WHERE {cond}{scope} "
+        f"SELECT %s, {expr}, {count} FROM {table} e WHERE {cond}{scope} GROUP BY {expr} "
         f"ON CONFLICT (kind, value) DO NOTHING",
         [kind, *params],
     )
@@ -114,7 +122,8 @@ def _index_source(
     count = "SUM(e.n)" if table == STAGE else "0"
     # The staged table already holds only the accounts in scope.
     scope, params = scope_sql(account_col, None if table == STAGE else ids)
-    index_values(cursor, table, kind, expr, cond, scope, params)
+    # Into the temporary rows, every account is read: the new values' counts are known.
+    index_values(cursor, table, kind, expr, cond, scope, params, counted_by=account_col if into != _AI else "")
     conflict = " ON CONFLICT (account_id, indicator_id) DO UPDATE SET events = excluded.events" if into == _AI else ""
     cursor.execute(
         f"INSERT INTO {into} (account_id, indicator_id, events) "
