@@ -156,7 +156,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             with transaction.atomic():
                 prompt_echo_refresh(days=days, arrays=arrays)
                 t = step("prompt_echo", t)
-                signup_burst_refresh()
+                signup_burst_refresh(None if scope is None else batch_snapshot_accounts(batch_id))
                 t = step("signup_burst", t)
                 sync_activity_refresh(account_ids=scope, arrays=arrays)
                 del arrays
@@ -505,3 +505,8 @@ def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> di
         stats = _CaseSync(clustering, baseline, refresh).run()
     stats["components"] = len(clustering.components)
     return stats
+
+
+def batch_snapshot_accounts(batch_id: int) -> list[int]:
+    """Accounts whose snapshot (e-mail, sign-up time) this batch set: the only ones whose sign-up bursts can change."""
+    return list(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))

@@ -136,6 +136,51 @@ def test_signup_burst_needs_one_pattern_and_minutes_between_signups():
     )
 
 
+def _burst_links() -> dict[tuple[int, int], tuple]:
+    rows = AccountLink.objects.filter(signal=AccountLink.Signal.SIGNUP_BURST)
+    return {(r.account_a_id, r.account_b_id): (r.pk, r.weight, r.count, r.detail) for r in rows}
+
+
+def test_signup_burst_refresh_of_the_snapshot_accounts_leaves_what_a_full_recompute_would(
+    django_assert_num_queries,
+):
+    def signup(email: str, minute: float):
+        return AccountFactory(email=email, created_at=START + timedelta(minutes=minute))
+
+    bots = [signup(f"bot{100 + i}@mail.example", i) for i in range(4)]
+    trio = [signup(f"x{200 + i}@mail.example", 40 + i) for i in range(3)]
+    users = [signup(f"user{300 + i}@mail.example", 10 * i) for i in range(2)]
+    other = [signup(f"zed{400 + i}@mail.example", i) for i in range(3)]
+    indicators_refresh()
+    signup_burst_refresh()
+    untouched = {pair: row for pair, row in _burst_links().items() if row[3]["pattern"] == "zed#@mail.example"}
+    assert len(untouched) == 2
+
+    # One of the trio changes its e-mail and sign-up time into the bots' burst, leaving a pair
+    # behind (their link goes, found only through the old pattern); a newcomer makes a burst of the pair.
+    trio[0].email, trio[0].created_at = "bot999@mail.example", START + timedelta(minutes=2.5)
+    trio[0].save()
+    newcomer = signup("user399@mail.example", 20)
+    indicators_refresh()
+    with django_assert_num_queries(0):
+        assert signup_burst_refresh([]) == 0
+    assert signup_burst_refresh([trio[0].pk, newcomer.pk]) == 4 + 2
+    incremental = _burst_links()
+    assert {row[3]["pattern"]: row[2] for row in incremental.values()} == {
+        "bot#@mail.example": 5,
+        "user#@mail.example": 3,
+        "zed#@mail.example": 3,
+    }
+    assert {pair: incremental[pair] for pair in untouched} == untouched  # not rewritten
+    assert {bots[0].pk, trio[0].pk, users[0].pk, newcomer.pk, other[0].pk} <= {a for pair in incremental for a in pair}
+
+    with CaptureQueriesContext(connection) as queries:
+        signup_burst_refresh()
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert _burst_links() == incremental
+
+
 def test_sync_activity_links_lockstep_accounts_not_people_in_one_time_zone():
     lockstep = set(range(100, 100 + MIN_SHARED + 5))
     windows = {1: lockstep, 2: set(lockstep), 3: set(range(100, 100 + MIN_SHARED + 5, 3)) | set(range(500, 530))}
