@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
+import psycopg
 from django.db import connection
 
 from accounts.models import UsageEvent
@@ -71,7 +72,11 @@ def scan_events() -> EventArrays:
     table's order and are read as TID range scans, one sequential pass in all.
     """
     parts: list[tuple[np.ndarray, ...]] = []
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # Binary results: the strings arrive as raw bytes, where text results hex-encode them on the
+    # server and decode them here (a third of each query's time). Django's cursors bind on the
+    # client, which rules binary results out, hence psycopg's own cursor on the same connection.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"SELECT pg_relation_size('{EVENTS}') / current_setting('block_size')::int")
         pages = cursor.fetchone()[0]
         for start in range(0, pages + 1, _PAGES):
@@ -85,7 +90,8 @@ def scan_events() -> EventArrays:
                 f"string_agg(int2send(COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0)::int2)"
                 ", ''::bytea), string_agg(boolsend(COALESCE(cot_requested, false)), ''::bytea) "
                 f"FROM {EVENTS} WHERE ctid >= '({start},0)'::tid"
-                + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid")
+                + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid"),
+                binary=True,
             )
             account, ts, simhash, has, tokens_in, tokens_out, category, cot = cursor.fetchone()
             if account is None:
