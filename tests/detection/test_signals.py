@@ -218,7 +218,12 @@ def test_trap_two_operators_renting_one_proxy_provider_share_a_few_exits_by_chan
     """Each group rotates through 40 exits per account of a provider's thousands; the groups share 3."""
     groups = []
     for tag in ("a", "b"):
-        members = [AccountFactory(payment_fingerprint=f"pf_provider_{tag}") for _ in range(3)]
+        # Own mail domains: Faker's few names and domains would now and then hand both operators one
+        # e-mail pattern, a second tie the test is not about.
+        members = [
+            AccountFactory(payment_fingerprint=f"pf_provider_{tag}", email=f"head{i}@{tag}-mail.example")
+            for i in range(3)
+        ]
         for i, account in enumerate(members):
             for k in range(40):
                 UsageEventFactory(account=account, ip=f"100.{64 + ord(tag)}.{i}.{k + 1}")
@@ -227,7 +232,7 @@ def test_trap_two_operators_renting_one_proxy_provider_share_a_few_exits_by_chan
         UsageEventFactory(account=groups[0][0], ip=f"100.127.9.{k + 1}")
         UsageEventFactory(account=groups[1][0], ip=f"100.127.9.{k + 1}")
     for k in range(12):  # people with the same popular SDK on the same network
-        UsageEventFactory(account=AccountFactory(), ip=f"100.126.0.{k + 1}")
+        UsageEventFactory(account=AccountFactory(email=f"person@home{k}.example"), ip=f"100.126.0.{k + 1}")
     _flag(groups[0][0], groups[1][0])
     features_refresh()
     indicators_refresh()
@@ -262,3 +267,32 @@ def test_trap_a_person_on_an_operators_vpn_exits_stays_out_unless_more_ties_them
     features_refresh()
     indicators_refresh()
     assert _components() == [{a.pk for a in (*operator, head)}]
+
+
+def test_echo_pairs_do_not_depend_on_the_order_events_arrive_in():
+    """A busy two-minute bucket holds more events than the neighbours compared: the pairs found must
+    be the same whatever order the table returned the rows in."""
+    from investigations.detection.signals.prompt_echo import day_echo_pairs
+
+    rng = np.random.default_rng(7)
+    template = np.uint64(0x5A5A_0F0F_3C3C_1234)
+    # Ten accounts send one template; twenty others send unrelated prompts that share its low 16 bits.
+    other = rng.integers(0, 2**48, size=20, dtype=np.uint64) << np.uint64(16) | np.uint64(0x1234)
+    acc = np.arange(1, 31, dtype=np.int64).repeat(3)
+    sim = np.concatenate([np.full(30, template, dtype=np.uint64), other.repeat(3)])
+    ts = np.full(90, 1_770_000_000, dtype=np.int64) + rng.integers(0, 60, size=90)
+    results = []
+    for _ in range(5):
+        order = rng.permutation(90)
+        results.append(day_echo_pairs(acc[order], ts[order], sim[order]))
+    assert all(result == results[0] for result in results)
+    # Only template senders pair up, and their pairs chain all ten together.
+    assert all(a <= 10 and b <= 10 for a, b in results[0])
+    reached, frontier = {1}, [1]
+    while frontier:
+        node = frontier.pop()
+        for pair in results[0]:
+            if node in pair and (other := sum(pair) - node) not in reached:
+                reached.add(other)
+                frontier.append(other)
+    assert reached == set(range(1, 11))

@@ -106,7 +106,9 @@ def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tup
     for band in range(4):
         quarter = ((sim >> np.uint64(16 * band)) & np.uint64(0xFFFF)).astype(np.int64)
         key = (ts // WINDOW_SECONDS) * 65536 + quarter
-        order = np.argsort(key, kind="stable")
+        # Within a bucket, by hash, then account and time: which neighbours get compared must not
+        # depend on the order the rows arrived in (a run over the same events finds the same pairs).
+        order = np.lexsort((ts, acc, sim, key))
         k, a, s, ix = key[order], acc[order], sim[order], index[order]
         for step in range(1, NEIGHBOURS + 1):
             if step >= len(k):
