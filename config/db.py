@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -17,3 +18,22 @@ def chunked(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]
     size = size or IN_CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@contextmanager
+def local_settings(cursor, settings: dict[str, str]) -> Iterator[None]:
+    """PostgreSQL: planner or memory settings for the statements inside, restored afterwards.
+
+    Set with `set_config(..., is_local => true)`: they end with the transaction at the
+    latest, and are put back to their previous values on leaving the block.
+    """
+    names = list(settings)
+    cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+    previous = dict(zip(names, cursor.fetchone(), strict=True))
+    for name, value in settings.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])

@@ -7,8 +7,10 @@ much smaller temporary table instead of scanning the event table once each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+from config.db import local_settings
 
 STAGE = "hw_event_values"
 CHUNK = 2000
@@ -32,30 +34,16 @@ def stage_events(cursor, ids: Sequence[int] | None, *, source: str = EVENTS) -> 
     scope, params = scope_sql("e.account_id", ids)
     cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
     whole_table = ids is None and source == EVENTS and cursor.db.vendor == "postgresql"
-    with _hash_aggregate(cursor) if whole_table else nullcontext():
+    with local_settings(cursor, _HASH_AGGREGATE) if whole_table else nullcontext():
         cursor.execute(_stage_sql(source, scope), params)
 
 
-@contextmanager
-def _hash_aggregate(cursor) -> Iterator[None]:
-    """Settings for grouping the whole event table, restored afterwards.
-
-    The planner overestimates the distinct (account, values) rows about sixfold (1.6M for 250k
-    at 16M events), so at the run's work_mem it sorts 16M wide rows on disk (2.2 GB of temporary
-    files, 39 s here). With room for the hash table, and parallel workers no longer priced out by
-    that estimate, the hash aggregate runs in memory on every core: 17 s. An underestimate
-    is safe: a hash aggregate that outgrows its memory spills to disk.
-    """
-    settings = {"work_mem": "512MB", "parallel_tuple_cost": "0.0001", "parallel_setup_cost": "0"}
-    cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in settings))
-    previous = dict(zip(settings, cursor.fetchone(), strict=True))
-    for name, value in settings.items():
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+# Grouping the whole event table: the planner overestimates the distinct (account, values) rows
+# about sixfold (1.6M for 250k at 16M events), so at the run's work_mem it sorts 16M wide rows on
+# disk (2.2 GB of temporary files, 39 s here). With room for the hash table, and parallel workers
+# no longer priced out by that estimate, the hash aggregate runs in memory on every core: 17 s.
+# An underestimate is safe: a hash aggregate that outgrows its memory spills to disk.
+_HASH_AGGREGATE = {"work_mem": "512MB", "parallel_tuple_cost": "0.0001", "parallel_setup_cost": "0"}
 
 
 def _stage_sql(source: str, scope: str) -> str:

@@ -1,0 +1,30 @@
+"""`config.db.local_settings`: planner settings for a block of statements, then back to what they were."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from config.db import local_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def _setting(cursor, name: str) -> str:
+    cursor.execute("SELECT current_setting(%s)", [name])
+    return cursor.fetchone()[0]
+
+
+def test_settings_hold_inside_the_block_and_are_restored_after():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '8MB'")
+        with local_settings(cursor, {"enable_nestloop": "off", "work_mem": "512MB"}):
+            assert (_setting(cursor, "enable_nestloop"), _setting(cursor, "work_mem")) == ("off", "512MB")
+        assert (_setting(cursor, "enable_nestloop"), _setting(cursor, "work_mem")) == ("on", "8MB")
+
+
+def test_settings_are_restored_when_a_statement_inside_fails():
+    with transaction.atomic(), connection.cursor() as cursor:
+        with pytest.raises(ZeroDivisionError), local_settings(cursor, {"enable_hashjoin": "off"}):
+            raise ZeroDivisionError
+        assert _setting(cursor, "enable_hashjoin") == "on"
