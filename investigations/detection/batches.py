@@ -123,11 +123,14 @@ def _sync_profile_values(cursor, ids: Sequence[int], batch_id: int) -> None:
     with cursor.copy("COPY hw_scope FROM STDIN") as copy:
         for account in ids:
             copy.write_row((account,))
+    # Per scope row, by index (OFFSET 0 keeps each EXISTS a correlated subplan): joined, the planner
+    # walked all 200k accounts and their records for a 20k-account batch (2.2 s against 0.4 s).
     cursor.execute(
-        "DELETE FROM hw_scope s USING accounts_account a WHERE a.id = s.id "
+        "DELETE FROM hw_scope s WHERE EXISTS (SELECT 1 FROM accounts_account a WHERE a.id = s.id "
         "AND a.first_batch_id IS DISTINCT FROM %s AND NOT EXISTS (SELECT 1 FROM jsonb_each(a.snapshot_versions) v "
-        "WHERE jsonb_typeof(v.value) = 'array' AND v.value ->> 0 = %s) "
-        f"AND EXISTS (SELECT 1 FROM {_RECORDS} r WHERE r.account_id = s.id AND r.batch_id IS DISTINCT FROM %s)",
+        "WHERE jsonb_typeof(v.value) = 'array' AND v.value ->> 0 = %s) OFFSET 0) "
+        f"AND EXISTS (SELECT 1 FROM {_RECORDS} r WHERE r.account_id = s.id AND r.batch_id IS DISTINCT FROM %s "
+        "OFFSET 0)",
         [batch_id, str(batch_id), batch_id],
     )
     cursor.execute("ANALYZE hw_scope")
