@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -490,7 +491,30 @@ class _CaseSync:
                         after={"risk_score": score},
                     )
                 self.stats["cases_rescored"] += 1
-        CaseMembership.objects.bulk_update(updates, ["evidence", "link_strength"], batch_size=1000)
+        _write_evidence(updates)
+
+
+def _write_evidence(memberships: list[CaseMembership]) -> None:
+    """Store the evidence and link strength of these memberships.
+
+    On PostgreSQL through COPY and one joined UPDATE: `bulk_update` spells each batch of 1,000 rows
+    as CASE expressions over the JSON, 25 s for the 24,000 members of a first full run here.
+    """
+    if connection.vendor != "postgresql":
+        CaseMembership.objects.bulk_update(memberships, ["evidence", "link_strength"], batch_size=1000)
+        return
+    table = CaseMembership._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS hw_evidence")
+        cursor.execute("CREATE TEMP TABLE hw_evidence (id bigint, evidence jsonb, link_strength float8)")
+        with cursor.cursor.copy("COPY hw_evidence (id, evidence, link_strength) FROM STDIN") as copy:
+            for m in memberships:
+                copy.write_row((m.pk, json.dumps(m.evidence), m.link_strength))
+        cursor.execute(
+            f"UPDATE {table} m SET evidence = e.evidence, link_strength = e.link_strength "
+            "FROM hw_evidence e WHERE m.id = e.id"
+        )
+        cursor.execute("DROP TABLE hw_evidence")
 
 
 def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> dict:
