@@ -113,6 +113,13 @@ class UnionFind:
             x = parent[x]
         return x
 
+    def add_all(self, items) -> None:
+        """Register items as their own sets (those not seen yet), as `find` does one at a time."""
+        for x in items:
+            if x not in self.parent:
+                self.parent[x] = x
+                self.size[x] = 1
+
     def union(self, a: int, b: int) -> int:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -200,13 +207,16 @@ def _join_votes(uf: UnionFind, votes: dict[tuple[int, int], float], orgs: dict[i
 
 def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, str], orgs: dict[int, set[int]]) -> None:
     """One round of the trait stage (see the module docstring): votes from values worn mostly by clusters."""
-    size = Counter(uf.find(a) for a in uf.parent)
+    # Clusters don't change until the votes are joined at the end: look every account's root up once.
+    # (Every wearer is registered by stage 2; one the union-find has not seen would be its own root.)
+    root_of = {a: uf.find(a) for a in uf.parent}
+    size = Counter(root_of.values())
     trait_votes: dict[tuple[int, int, str], float] = {}
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
             continue
-        by_root = Counter(uf.find(a) for a in accounts)
+        by_root = Counter(root_of.get(a, a) for a in accounts)
         if len(by_root) < 2:
             continue
         clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
@@ -264,11 +274,13 @@ def cluster_accounts() -> Clustering:
     # Pairs with evidence other than shared client addresses (see the lone-account rule below).
     beyond_ips: set[tuple[int, int]] = set()
     own_address: set[tuple[int, int]] = set()  # pairs sharing an address that no third group uses
+    uf.add_all(a for accounts in members.values() for a in accounts)
+    root_of = {a: uf.find(a) for a in uf.parent}  # stage 1's groups, fixed until the votes are joined
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS:
             continue
-        roots = {uf.find(a) for a in accounts}
+        roots = {root_of[a] for a in accounts}
         groups_of_value[indicator_id] = len(roots)
         if kind == Indicator.Kind.IP:
             for root in roots:
