@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+from django.db import transaction
+
 T = TypeVar("T")
 
 # Values bound per statement in `pk__in=...` lookups. SQLite (the embedded demo) accepts at
@@ -24,16 +26,16 @@ def chunked(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]
 def local_settings(cursor, settings: dict[str, str]) -> Iterator[None]:
     """PostgreSQL: planner or memory settings for the statements inside, restored afterwards.
 
-    Set with `set_config(..., is_local => true)`: they end with the transaction at the
-    latest, and are put back to their previous values on leaving the block.
+    The block runs in a savepoint (or its own transaction): transaction-local settings then take
+    effect even for a caller in autocommit, and a statement failing inside rolls them back with
+    it, so the caller sees that statement's error, not a failed restore in an aborted transaction.
     """
     names = list(settings)
-    cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
-    previous = dict(zip(names, cursor.fetchone(), strict=True))
-    for name, value in settings.items():
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
-    try:
+    with transaction.atomic(using=cursor.db.alias):
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        previous = dict(zip(names, cursor.fetchone(), strict=True))
+        for name, value in settings.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         yield
-    finally:
         for name, value in previous.items():
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 
 from config.db import local_settings
 
@@ -23,8 +23,15 @@ def test_settings_hold_inside_the_block_and_are_restored_after():
         assert (_setting(cursor, "enable_nestloop"), _setting(cursor, "work_mem")) == ("on", "8MB")
 
 
-def test_settings_are_restored_when_a_statement_inside_fails():
+def test_settings_are_restored_when_the_block_fails():
     with transaction.atomic(), connection.cursor() as cursor:
         with pytest.raises(ZeroDivisionError), local_settings(cursor, {"enable_hashjoin": "off"}):
             raise ZeroDivisionError
+        assert _setting(cursor, "enable_hashjoin") == "on"
+
+
+def test_a_failing_statement_inside_surfaces_its_own_error_and_the_transaction_goes_on():
+    with transaction.atomic(), connection.cursor() as cursor:
+        with pytest.raises(DataError, match="division by zero"), local_settings(cursor, {"enable_hashjoin": "off"}):
+            cursor.execute("SELECT 1 / 0")
         assert _setting(cursor, "enable_hashjoin") == "on"
