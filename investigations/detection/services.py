@@ -164,9 +164,10 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             t = step("sync_activity", t)
             clustering = cluster_accounts()
             t = step("clustering", t)
-            stats = cases_sync(clustering=clustering, refresh=None if scope is None else set(scope))
+            stats, changed = cases_sync(clustering=clustering, refresh=None if scope is None else set(scope))
             step("cases", t)
-            figures_refresh_later(cases_holding(scope))
+            # The charts of cases that gained or lost accounts are stale too, wherever the accounts came from.
+            figures_refresh_later(cases_holding(scope) | changed)
     except Exception as exc:
         DetectionRun.objects.filter(pk=run.pk).update(
             status=DetectionRun.Status.FAILED, error=repr(exc)[:2000], finished_at=timezone.now()
@@ -428,7 +429,12 @@ class _CaseSync:
             self.stats["cases_merged" if merged else "cases_dissolved"] += 1
 
     def cases_to_refresh(self) -> dict[int, list[int]]:
-        """Case -> its accounts, for the cases whose evidence and score may have changed."""
+        """Case -> its accounts, for the cases whose evidence and score may have changed.
+
+        In a batch's run: the cases holding its accounts, those whose members changed, and those an
+        analyst worked on. Elsewhere the evidence texts' "N accounts in all" counts and value weights
+        can drift as other accounts come to share a value; the nightly full run brings them up to date.
+        """
         by_case: dict[int, list[int]] = {}
         for account, membership in self.memberships.items():
             by_case.setdefault(membership.case_id, []).append(account)
@@ -436,6 +442,14 @@ class _CaseSync:
             return by_case
         wanted = set(self.changed_cases)
         wanted.update(m.case_id for a, m in self.memberships.items() if a in self.refresh)
+        # Cases an analyst changed since the last finished run (a merge, accounts moved or added
+        # by hand) get their evidence and score re-derived now, not at night.
+        last = DetectionRun.objects.filter(status=DetectionRun.Status.DONE).order_by("-started_at").first()
+        wanted.update(
+            case.pk
+            for case in self.cases.values()
+            if last is None or (case.analyst_touched_at is not None and case.analyst_touched_at >= last.started_at)
+        )
         return {case_id: members for case_id, members in by_case.items() if case_id in wanted}
 
     def load_evidence(self, by_case: dict[int, list[int]]) -> None:
@@ -517,18 +531,20 @@ def _write_evidence(memberships: list[CaseMembership]) -> None:
         cursor.execute("DROP TABLE hw_evidence")
 
 
-def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> dict:
-    """Map operator clusters onto cases (see the module docstring for the rules). Returns counts.
+def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> tuple[dict, set[int]]:
+    """Map operator clusters onto cases (see the module docstring for the rules).
 
     `refresh`: the accounts a batch changed (evidence and scores of the cases concerned are
-    refreshed, see `_CaseSync`), or None to refresh every case.
+    refreshed, see `_CaseSync`), or None to refresh every case. Returns counts, and the cases
+    whose members changed.
     """
     # The reference is every account outside the clusters being judged (see scoring.baseline_compute).
     baseline = baseline_compute(exclude=[a for accounts in clustering.components for a in accounts])
     with transaction.atomic():
-        stats = _CaseSync(clustering, baseline, refresh).run()
+        sync = _CaseSync(clustering, baseline, refresh)
+        stats = sync.run()
     stats["components"] = len(clustering.components)
-    return stats
+    return stats, sync.changed_cases
 
 
 def batch_snapshot_accounts(batch_id: int) -> list[int]:

@@ -129,3 +129,17 @@ def test_the_full_run_is_on_the_nightly_beat_schedule():
 
     entry = settings.CELERY_BEAT_SCHEDULE["detection-full-nightly"]
     assert entry["task"] == detect_full.name and isinstance(entry["schedule"], crontab)
+
+
+def test_a_batch_run_also_refreshes_the_cases_an_analyst_changed_since_the_last_run():
+    build_world()
+    detection_run(full=True)
+    bravo = _case_of("acct_bravo_001")
+    # An analyst's edit since the last run (merge, moved accounts) left a score detection must re-derive.
+    Case.objects.filter(pk=bravo.pk).update(risk_score=0.0123, analyst_touched_at=timezone.now())
+    UsageEventFactory(
+        account=AccountFactory(account_id="acct_alpha_new", payment_fingerprint="pf_alpha_0"), batch_id=80
+    )
+    detection_run(batch_id=80)
+    bravo.refresh_from_db()
+    assert bravo.risk_score != 0.0123
