@@ -115,6 +115,8 @@ class UsageEvent(models.Model):
         VISION = "vision"
         OTHER = "other"
 
+    # On PostgreSQL the column is COLLATE "C" (migration 0006, kept out of the model because SQLite has
+    # no such collation): a migration that alters this field must re-apply it.
     event_id = models.CharField(max_length=128, unique=True)
     # No database-level foreign key: the loader only inserts events joined to existing accounts, and a
     # deferred FK check per row cost as much as the insert itself (bench/ingest.py). Django still
