@@ -25,7 +25,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
-from config.db import chunked
+from config.db import chunked, temp_table_from_rows
 from investigations.detection.batches import batch_apply, records_rebuild
 from investigations.detection.clustering import Clustering, cluster_accounts
 from investigations.detection.event_scan import scan_events
@@ -519,11 +519,13 @@ def _write_evidence(memberships: list[CaseMembership]) -> None:
         return
     table = CaseMembership._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS hw_evidence")
-        cursor.execute("CREATE TEMP TABLE hw_evidence (id bigint, evidence jsonb, link_strength float8)")
-        with cursor.cursor.copy("COPY hw_evidence (id, evidence, link_strength) FROM STDIN") as copy:
-            for m in memberships:
-                copy.write_row((m.pk, json.dumps(m.evidence), m.link_strength))
+        temp_table_from_rows(
+            cursor,
+            "hw_evidence",
+            "(id bigint, evidence jsonb, link_strength float8)",
+            "id, evidence, link_strength",
+            ((m.pk, json.dumps(m.evidence), m.link_strength) for m in memberships),
+        )
         cursor.execute(
             f"UPDATE {table} m SET evidence = e.evidence, link_strength = e.link_strength "
             "FROM hw_evidence e WHERE m.id = e.id"

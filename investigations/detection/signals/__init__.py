@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Q
 
+from config.db import temp_table_from_rows
 from investigations.detection.models import AccountLink
 
 
@@ -69,11 +70,13 @@ def _upsert_copy(rows: dict[tuple[int, int, str], PairLink]) -> None:
     table = AccountLink._meta.db_table
     columns = 'account_a_id, account_b_id, signal, weight, "count", detail'
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS hw_link_upsert")
-        cursor.execute(f"CREATE TEMP TABLE hw_link_upsert AS SELECT {columns} FROM {table} WITH NO DATA")
-        with cursor.copy(f"COPY hw_link_upsert ({columns}) FROM STDIN") as copy:
-            for (a, b, signal), link in rows.items():
-                copy.write_row((a, b, signal, link.weight, link.count, json.dumps(link.detail)))
+        temp_table_from_rows(
+            cursor,
+            "hw_link_upsert",
+            f"AS SELECT {columns} FROM {table} WITH NO DATA",
+            columns,
+            ((a, b, signal, link.weight, link.count, json.dumps(link.detail)) for (a, b, signal), link in rows.items()),
+        )
         cursor.execute(
             f"INSERT INTO {table} ({columns}, updated_at) SELECT {columns}, now() FROM hw_link_upsert "
             "ON CONFLICT (account_a_id, account_b_id, signal) "
