@@ -207,8 +207,8 @@ def _join_votes(uf: UnionFind, votes: dict[tuple[int, int], float], orgs: dict[i
 
 def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, str], orgs: dict[int, set[int]]) -> None:
     """One round of the trait stage (see the module docstring): votes from values worn mostly by clusters."""
-    # Clusters don't change until the votes are joined at the end: look every account's root up once.
-    # (Every wearer is registered by stage 2; one the union-find has not seen would be its own root.)
+    # Clusters don't change until the votes are joined at the end: look every account's root up once
+    # (stage 2 registered every wearer).
     root_of = {a: uf.find(a) for a in uf.parent}
     size = Counter(root_of.values())
     trait_votes: dict[tuple[int, int, str], float] = {}
@@ -216,7 +216,7 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
             continue
-        by_root = Counter(root_of.get(a, a) for a in accounts)
+        by_root = Counter(root_of[a] for a in accounts)
         if len(by_root) < 2:
             continue
         clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
