@@ -86,8 +86,9 @@ def summarize_batch_index() -> None:
         )
 
 
-def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
-    """Accounts a batch touched (its events, snapshots and alerts) and the UTC days its events cover.
+def batch_scope(batch_id: int) -> tuple[list[int], list[date], list[int]]:
+    """Accounts a batch touched (its events, snapshots and alerts), the UTC days its events cover,
+    and the accounts whose snapshot (e-mail, sign-up time) it set: only their sign-up bursts can change.
 
     The events part is one grouped query over the batch's rows, found through the BRIN
     index on `batch_id` (accounts migration 0005), which yields the accounts and the
@@ -107,9 +108,10 @@ def batch_scope(batch_id: int) -> tuple[list[int], list[date]]:
         touched.add(row["account_id"])
         first = row["first"] if first is None else min(first, row["first"])
         last = row["last"] if last is None else max(last, row["last"])
-    touched.update(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
+    snapshots = list(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
+    touched.update(snapshots)
     touched.update(Alert.objects.filter(batch_id=batch_id).values_list("account_id", flat=True))
-    return sorted(touched), days_between(first, last)
+    return sorted(touched), days_between(first, last), snapshots
 
 
 def detection_run(*, batch_id: int | None = None, full: bool = False) -> DetectionRun:
@@ -130,9 +132,10 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             arrays = None
             if mode == DetectionRun.Mode.FULL:
                 scope: Sequence[int] | None = None
+                snapshots: list[int] | None = None
                 days = [] if connection.vendor == "postgresql" else days_with_events()
             else:
-                scope, days = batch_scope(batch_id)
+                scope, days, snapshots = batch_scope(batch_id)
             t = step("scope", t)
             with _one_snapshot():
                 if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
@@ -157,7 +160,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             with transaction.atomic():
                 prompt_echo_refresh(days=days, arrays=arrays)
                 t = step("prompt_echo", t)
-                signup_burst_refresh(None if scope is None else batch_snapshot_accounts(batch_id))
+                signup_burst_refresh(snapshots)
                 t = step("signup_burst", t)
                 sync_activity_refresh(account_ids=scope, arrays=arrays)
                 del arrays
@@ -255,10 +258,9 @@ def _is_pinned(membership: CaseMembership) -> bool:
 class _CaseSync:
     """One pass of mapping clusters onto cases; collects the changes it audits.
 
-    `refresh`: the accounts whose state changed (a batch's accounts), or None for all. Evidence
-    and scores are refreshed for the cases holding them and the cases whose members changed;
-    the others keep theirs until the next full run (`detect_full`, nightly), which also follows
-    the slow drift of the all-accounts baseline.
+    `refresh`: the accounts whose state changed (a batch's accounts), or None for all; which
+    cases get their evidence and score re-derived is `cases_to_refresh`. The nightly full run
+    (`detect_full`) refreshes every case and follows the drift of the all-accounts baseline.
     """
 
     def __init__(self, clustering: Clustering, baseline: Baseline, refresh: set[int] | None = None) -> None:
@@ -547,8 +549,3 @@ def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> tu
         stats = sync.run()
     stats["components"] = len(clustering.components)
     return stats, sync.changed_cases
-
-
-def batch_snapshot_accounts(batch_id: int) -> list[int]:
-    """Accounts whose snapshot (e-mail, sign-up time) this batch set: the only ones whose sign-up bursts can change."""
-    return list(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
