@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, models, transaction
 
 T = TypeVar("T")
 
@@ -53,3 +54,38 @@ def temp_table_from_rows(cursor, name: str, definition: str, columns: str, rows:
     with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def update_changed(model, fields: Sequence[str], objs: Sequence) -> None:
+    """Store `fields` of these saved objects, writing only the rows whose stored values differ.
+
+    On PostgreSQL through COPY and one joined UPDATE that skips equal rows: `bulk_update`
+    spells each batch of rows as CASE expressions (25 s for the JSON evidence of 24,000 case
+    members here), and comparing in Python would first read every stored value back.
+    """
+    if not objs:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        stored: dict = {}
+        for chunk in chunked([obj.pk for obj in objs]):
+            stored.update((row[0], row[1:]) for row in model.objects.filter(pk__in=chunk).values_list("pk", *fields))
+        changed = [obj for obj in objs if stored.get(obj.pk) != tuple(getattr(obj, name) for name in fields)]
+        model.objects.bulk_update(changed, list(fields), batch_size=1000)
+        return
+    is_json = [isinstance(column, models.JSONField) for column in columns]
+    rows = (
+        (obj.pk, *(json.dumps(v) if j else v for v, j in zip((getattr(obj, n) for n in fields), is_json, strict=True)))
+        for obj in objs
+    )
+    names = [column.column for column in columns]
+    definition = ", ".join(f"{name} {column.db_type(connection)}" for name, column in zip(names, columns, strict=True))
+    with connection.cursor() as cursor:
+        temp_table_from_rows(cursor, "hw_update", f"(pk bigint, {definition})", f"pk, {', '.join(names)}", rows)
+        cursor.execute(
+            f"UPDATE {meta.db_table} t SET {', '.join(f'{n} = u.{n}' for n in names)} FROM hw_update u "
+            f"WHERE t.{meta.pk.column} = u.pk "
+            f"AND ({', '.join(f't.{n}' for n in names)}) IS DISTINCT FROM ({', '.join(f'u.{n}' for n in names)})"
+        )
+        cursor.execute("DROP TABLE hw_update")

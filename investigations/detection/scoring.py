@@ -136,6 +136,14 @@ def _log_ratio(value: float, reference: float, full_at: float) -> float:
     return _clamp(math.log2(value / reference) / math.log2(full_at))
 
 
+# The account fields `score_case` reads (callers load only these).
+SCORED_ACCOUNT_FIELDS = ("id", "org_id", "payment_fingerprint", "created_at", "tier", "verification")
+SCORED_FEATURE_FIELDS = (
+    "events", "output_tokens", "cot_events", "distinct_ips", "distinct_asns", "hours",
+    *AccountFeatures.CATEGORY_FIELDS,
+)  # fmt: skip
+
+
 def score_case(*, accounts: list[Account], features: list[AccountFeatures], baseline: Baseline) -> tuple[float, list]:
     """(score 0..1, reasons sorted by impact) for the accounts of one case."""
     n = max(len(accounts), 1)

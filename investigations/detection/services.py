@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
-from config.db import chunked, temp_table_from_rows
+from config.db import chunked, update_changed
 from investigations.detection.batches import batch_apply, records_rebuild
 from investigations.detection.clustering import Clustering, cluster_accounts
 from investigations.detection.event_scan import scan_events
@@ -34,7 +33,13 @@ from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import indicators_refresh
 from investigations.detection.models import AccountFeatures, DetectionRun
-from investigations.detection.scoring import Baseline, baseline_compute, score_case
+from investigations.detection.scoring import (
+    SCORED_ACCOUNT_FIELDS,
+    SCORED_FEATURE_FIELDS,
+    Baseline,
+    baseline_compute,
+    score_case,
+)
 from investigations.detection.signals.prompt_echo import (
     days_between,
     days_of,
@@ -268,11 +273,11 @@ class _CaseSync:
         self.baseline = baseline
         self.refresh = refresh
         # Evidence (the bulk of a membership row) is read only for the cases being refreshed.
+        # Cases are loaded once each, not joined to every membership row (24,000 copies of 1,200 cases).
         self.memberships: dict[int, CaseMembership] = {
-            m.account_id: m
-            for m in CaseMembership.objects.select_related("case").defer("evidence").iterator(chunk_size=5000)
+            m.account_id: m for m in CaseMembership.objects.defer("evidence").iterator(chunk_size=5000)
         }
-        self.cases: dict[int, Case] = {m.case_id: m.case for m in self.memberships.values()}
+        self.cases: dict[int, Case] = Case.objects.in_bulk({m.case_id for m in self.memberships.values()})
         self.assigned: dict[int, int] = {}
         self.moved_into: dict[int, int] = {}
         self.changed_cases: set[int] = set()
@@ -454,21 +459,9 @@ class _CaseSync:
         )
         return {case_id: members for case_id, members in by_case.items() if case_id in wanted}
 
-    def load_evidence(self, by_case: dict[int, list[int]]) -> None:
-        """The stored evidence of the stored memberships about to be compared (deferred at load)."""
-        stored = [self.memberships[a] for members in by_case.values() for a in members]
-        pks = [m.pk for m in stored if m.pk is not None]
-        evidence: dict[int, list] = {}
-        for chunk in chunked(pks):
-            evidence.update(CaseMembership.objects.filter(pk__in=chunk).values_list("pk", "evidence"))
-        for membership in stored:
-            if membership.pk is not None:
-                membership.evidence = evidence.get(membership.pk) or []
-
     def refresh_evidence_and_scores(self) -> None:
         """Evidence and link strength of the members, and the risk score, of the cases to refresh."""
         by_case = self.cases_to_refresh()
-        self.load_evidence(by_case)
         members_all = [a for members in by_case.values() for a in members]
         needed: set[int] = set()
         for accounts in by_case.values():
@@ -476,17 +469,17 @@ class _CaseSync:
                 needed.update(self.clustering.account_values.get(account, ()))
         values = indicator_values(needed)
         updates: list[CaseMembership] = []
-        features = {f.account_id: f for f in AccountFeatures.objects.filter(account_id__in=members_all)}
-        accounts = Account.objects.in_bulk(members_all)
+        scored = AccountFeatures.objects.only("account_id", *SCORED_FEATURE_FIELDS)
+        features = {f.account_id: f for f in scored.filter(account_id__in=members_all)}
+        accounts = Account.objects.only(*SCORED_ACCOUNT_FIELDS).in_bulk(members_all)
+        rescored: list[Case] = []
         for case_id, members in by_case.items():
             evidence = case_evidence(self.clustering, members, values)
             for account in members:
                 membership = self.memberships[account]
-                items, strength = evidence[account]
-                if membership.evidence != items or membership.link_strength != strength:
-                    membership.evidence, membership.link_strength = items, strength
-                    if membership.pk is not None:
-                        updates.append(membership)
+                membership.evidence, membership.link_strength = evidence[account]
+                if membership.pk is not None:
+                    updates.append(membership)
             case = self.cases[case_id]
             score, reasons = score_case(
                 accounts=[accounts[a] for a in members],
@@ -495,8 +488,8 @@ class _CaseSync:
             )
             if abs(score - case.risk_score) >= 0.001 or case.risk_reasons != reasons:
                 before = case.risk_score
-                case.risk_score, case.risk_reasons = score, reasons
-                case.save(update_fields=["risk_score", "risk_reasons", "updated_at"])
+                case.risk_score, case.risk_reasons, case.updated_at = score, reasons, timezone.now()
+                rescored.append(case)
                 if abs(score - before) >= 0.01:
                     audit_record(
                         actor=None,
@@ -507,32 +500,9 @@ class _CaseSync:
                         after={"risk_score": score},
                     )
                 self.stats["cases_rescored"] += 1
-        _write_evidence(updates)
-
-
-def _write_evidence(memberships: list[CaseMembership]) -> None:
-    """Store the evidence and link strength of these memberships.
-
-    On PostgreSQL through COPY and one joined UPDATE: `bulk_update` spells each batch of 1,000 rows
-    as CASE expressions over the JSON, 25 s for the 24,000 members of a first full run here.
-    """
-    if connection.vendor != "postgresql":
-        CaseMembership.objects.bulk_update(memberships, ["evidence", "link_strength"], batch_size=1000)
-        return
-    table = CaseMembership._meta.db_table
-    with connection.cursor() as cursor:
-        temp_table_from_rows(
-            cursor,
-            "hw_evidence",
-            "(id bigint, evidence jsonb, link_strength float8)",
-            "id, evidence, link_strength",
-            ((m.pk, json.dumps(m.evidence), m.link_strength) for m in memberships),
-        )
-        cursor.execute(
-            f"UPDATE {table} m SET evidence = e.evidence, link_strength = e.link_strength "
-            "FROM hw_evidence e WHERE m.id = e.id"
-        )
-        cursor.execute("DROP TABLE hw_evidence")
+        # Stored evidence is not read back to compare: the update skips the rows that are equal.
+        update_changed(Case, ("risk_score", "risk_reasons", "updated_at"), rescored)
+        update_changed(CaseMembership, ("evidence", "link_strength"), updates)
 
 
 def cases_sync(*, clustering: Clustering, refresh: set[int] | None = None) -> tuple[dict, set[int]]:
