@@ -54,6 +54,33 @@ class EventArrays:
         return self.micros // (86_400 * _US)
 
 
+def distinct(keys: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-D array.
+
+    By sorting: numpy 2.4's `np.unique` without `return_*` takes a hashing path that is about
+    100 times slower than a sort on millions of int64 keys (8 s against 0.08 s for 8M here).
+    """
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
+def account_codes(account: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct accounts, sorted; each event's position among them): `np.unique(return_inverse=True)`.
+
+    Account pks come from a sequence, so a lookup table over their range is one linear pass,
+    where `np.unique` sorts every event (2.7 s for 16M here). Sparse ranges fall back to it.
+    """
+    if not len(account):
+        return account, np.zeros(0, dtype=np.intp)
+    low, high = int(account.min()), int(account.max())
+    if high - low > 4 * len(account) + 1_000_000:
+        return np.unique(account, return_inverse=True)
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[account - low] = True
+    lookup = np.cumsum(present, dtype=np.intp) - 1
+    return np.flatnonzero(present) + low, lookup[account - low]
+
+
 def day_number(day: date) -> int:
     return (datetime(day.year, day.month, day.day, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).days
 

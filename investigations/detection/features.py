@@ -24,7 +24,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from accounts.models import UsageEvent
 from config.db import chunked
-from investigations.detection.event_scan import EventArrays
+from investigations.detection.event_scan import EventArrays, account_codes
 from investigations.detection.event_stage import CHUNK, EVENTS, STAGE, scope_sql, stage_events
 from investigations.detection.models import AccountFeatures
 
@@ -129,7 +129,7 @@ def _refresh_from_arrays(cursor, arrays: EventArrays) -> int:
     NULLs; an account whose tokens are all unknown gets 0 either way), written
     through a temporary table with the distinct counts from the stage.
     """
-    accounts, index = np.unique(arrays.account, return_inverse=True)
+    accounts, index = account_codes(arrays.account)
     size = len(accounts)
     micros = arrays.micros
     events = np.bincount(index, minlength=size)

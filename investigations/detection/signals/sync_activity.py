@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Max
 
 from accounts.models import Account, UsageEvent
-from investigations.detection.event_scan import EventArrays
+from investigations.detection.event_scan import EventArrays, distinct
 from investigations.detection.models import AccountFeatures, AccountLink
 from investigations.detection.signals import PairLink, links_replace
 
@@ -66,8 +66,12 @@ def _windows_from_scan(arrays: EventArrays, flagged: list[int]) -> dict[int, set
     keep = (arrays.micros >= since) & np.isin(arrays.account, np.asarray(flagged, dtype=np.int64))
     # floor(epoch / window), as FLOOR(EXTRACT(EPOCH FROM ts) / window) computes it
     number = arrays.micros[keep] // (60 * WINDOW_MINUTES * 1_000_000)
-    pairs = np.unique(np.stack([arrays.account[keep], number]), axis=1)
-    for account, window in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+    if not len(number):
+        return windows
+    # Distinct (account, window) pairs as one int64 key (14 days of windows fit in 32 bits easily).
+    base = int(number.min())
+    keys = distinct((arrays.account[keep] << 32) | (number - base))
+    for account, window in zip((keys >> 32).tolist(), ((keys & 0xFFFFFFFF) + base).tolist(), strict=True):
         windows[account].add(window)
     return windows
 
