@@ -175,6 +175,26 @@ class AccountLink(models.Model):
         return f"{self.account_a_id}~{self.account_b_id} ({self.signal})"
 
 
+class ActivityWindows(models.Model):
+    """The 10-minute windows a flagged account was active in, over the synchronized-activity look-back.
+
+    Kept so that a batch's run re-reads the events of the batch's flagged accounts only, not
+    those of every flagged account (`signals.sync_activity`). Windows are window numbers
+    (epoch seconds // window length) as little-endian int64, sorted.
+    """
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
+    windows = models.BinaryField()
+
+    class Meta:
+        verbose_name_plural = "activity windows"
+
+    def __str__(self) -> str:
+        return f"activity windows of {self.account_id}"
+
+
 class DetectionRun(models.Model):
     """One run of the pipeline (after a batch, or on demand), with its figures for the UI and benchmarks."""
 

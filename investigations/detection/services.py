@@ -167,7 +167,9 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                 t = step("prompt_echo", t)
                 signup_burst_refresh(snapshots)
                 t = step("signup_burst", t)
-                sync_activity_refresh(account_ids=scope, arrays=arrays)
+                sync_activity_refresh(
+                    batch_id=None if scope is None else batch_id, account_ids=scope or (), arrays=arrays
+                )
                 del arrays
             t = step("sync_activity", t)
             clustering = cluster_accounts()

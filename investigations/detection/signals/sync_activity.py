@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 import numpy as np
@@ -24,8 +24,9 @@ from django.db import connection
 from django.db.models import Max
 
 from accounts.models import Account, UsageEvent
+from config.db import chunked
 from investigations.detection.event_scan import EventArrays, distinct
-from investigations.detection.models import AccountFeatures, AccountLink
+from investigations.detection.models import AccountFeatures, AccountLink, ActivityWindows
 from investigations.detection.signals import PairLink, links_replace
 
 SIGNAL = AccountLink.Signal.SYNC_ACTIVITY
@@ -35,6 +36,9 @@ MIN_SHARED = 12
 MIN_JACCARD = 0.6
 CROWD = 60
 WEIGHT = 0.3
+WINDOW_MICROS = 60 * WINDOW_MINUTES * 1_000_000
+_NONE = np.zeros(0, dtype=np.int64)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sync_pairs(windows: dict[int, set[int]]) -> list[PairLink]:
@@ -57,23 +61,83 @@ def sync_pairs(windows: dict[int, set[int]]) -> list[PairLink]:
     return links
 
 
-def _windows_from_scan(arrays: EventArrays, flagged: list[int]) -> dict[int, set[int]]:
-    """Active windows of the flagged accounts in the look-back, from the full run's one read of every event."""
-    windows: dict[int, set[int]] = defaultdict(set)
-    if not len(arrays.micros):
-        return windows
-    since = int(arrays.micros.max()) - LOOKBACK_DAYS * 86_400 * 1_000_000
-    keep = (arrays.micros >= since) & np.isin(arrays.account, np.asarray(flagged, dtype=np.int64))
+def _windows_from_scan(arrays: EventArrays, flagged: list[int], since_window: int) -> dict[int, np.ndarray]:
+    """Active windows of the flagged accounts from `since_window` on, from the full run's read of every event."""
+    keep = (arrays.micros >= since_window * WINDOW_MICROS) & np.isin(arrays.account, np.asarray(flagged, np.int64))
     # floor(epoch / window), as FLOOR(EXTRACT(EPOCH FROM ts) / window) computes it
-    number = arrays.micros[keep] // (60 * WINDOW_MINUTES * 1_000_000)
+    number = arrays.micros[keep] // WINDOW_MICROS
+    windows = dict.fromkeys(flagged, _NONE)
     if not len(number):
         return windows
     # Distinct (account, window) pairs as one int64 key (14 days of windows fit in 32 bits easily).
-    base = int(number.min())
-    keys = distinct((arrays.account[keep] << 32) | (number - base))
-    for account, window in zip((keys >> 32).tolist(), ((keys & 0xFFFFFFFF) + base).tolist(), strict=True):
-        windows[account].add(window)
+    keys = distinct((arrays.account[keep] << 32) | (number - since_window))
+    accounts, starts = np.unique(keys >> 32, return_index=True)
+    for account, part in zip(accounts.tolist(), np.split((keys & 0xFFFFFFFF) + since_window, starts[1:]), strict=True):
+        windows[account] = part
     return windows
+
+
+def _windows_from_events(accounts: Sequence[int], since_window: int) -> dict[int, np.ndarray]:
+    """Active windows of these accounts from `since_window` on, read from their events."""
+    windows: dict[int, list[int]] = {account: [] for account in accounts}
+    for chunk in chunked(list(accounts), 2000):
+        for account, number in _window_rows(f"account_id IN ({','.join(['%s'] * len(chunk))})", chunk, since_window):
+            windows[account].append(number)
+    return {account: np.sort(np.asarray(numbers, dtype=np.int64)) for account, numbers in windows.items()}
+
+
+def _windows_of_batch(batch_id: int, since_window: int) -> dict[int, np.ndarray]:
+    """Active windows of the accounts with events in batch `batch_id`, in that batch's events alone."""
+    windows: dict[int, list[int]] = defaultdict(list)
+    for account, number in _window_rows("batch_id = %s", [batch_id], since_window):
+        windows[account].append(number)
+    return {account: np.asarray(numbers, dtype=np.int64) for account, numbers in windows.items()}
+
+
+def _window_rows(condition: str, params: list, since_window: int) -> list[tuple[int, int]]:
+    """Distinct (account, window number) of the events matching `condition`, from `since_window` on."""
+    seconds = WINDOW_MICROS // 1_000_000
+    if connection.vendor == "postgresql":
+        bucket = f"CAST(FLOOR(EXTRACT(EPOCH FROM ts) / {seconds}) AS BIGINT)"
+    else:
+        bucket = f"CAST(strftime('%%s', ts) AS INTEGER) / {seconds}"
+    since = _EPOCH + timedelta(microseconds=since_window * WINDOW_MICROS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT account_id, {bucket} FROM {UsageEvent._meta.db_table} WHERE ts >= %s AND {condition}",
+            [since, *params],
+        )
+        return cursor.fetchall()
+
+
+def _windows_stored(accounts: Sequence[int], since_window: int) -> dict[int, np.ndarray]:
+    """The stored windows of these accounts (those that have a row), from `since_window` on."""
+    stored: dict[int, np.ndarray] = {}
+    for chunk in chunked(list(accounts)):
+        for account, data in ActivityWindows.objects.filter(account_id__in=chunk).values_list("account_id", "windows"):
+            numbers = np.frombuffer(data, dtype="<i8").astype(np.int64)
+            stored[account] = numbers[numbers >= since_window]
+    return stored
+
+
+def _windows_store(windows: dict[int, np.ndarray], *, everything: bool) -> None:
+    """Replace the stored windows of these accounts (with `everything`, of all accounts)."""
+    table = ActivityWindows._meta.db_table
+    rows = [(account, numbers.astype("<i8").tobytes()) for account, numbers in windows.items()]
+    with connection.cursor() as cursor:
+        if everything:
+            cursor.execute(f"DELETE FROM {table}")
+        else:
+            for chunk in chunked(list(windows)):
+                ActivityWindows.objects.filter(account_id__in=chunk).delete()
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} (account_id, windows) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            ActivityWindows.objects.bulk_create(
+                [ActivityWindows(account_id=a, windows=data) for a, data in rows], batch_size=2000
+            )
 
 
 def latest_event_time():
@@ -92,39 +156,46 @@ def latest_event_time():
     return UsageEvent.objects.aggregate(last=Max("ts"))["last"]
 
 
-def sync_activity_refresh(*, account_ids: Sequence[int] | None = None, arrays: EventArrays | None = None) -> int:
+def sync_activity_refresh(
+    *, batch_id: int | None = None, account_ids: Sequence[int] = (), arrays: EventArrays | None = None
+) -> int:
     """Replace the synchronized-activity links among flagged accounts. Returns links written.
 
-    With `account_ids` (an incremental run) nothing is done unless one of them is
-    flagged: only flagged accounts are compared. Otherwise the whole look-back
-    window is recomputed, because a new account can synchronize with any old one.
-    `arrays`: every event, read once by a full run (`event_scan`), instead of querying them.
+    With `batch_id` (an incremental run; `account_ids`: the accounts it touched) nothing is done
+    unless one of them is flagged: only flagged accounts are compared. Each flagged account's
+    windows are stored (`ActivityWindows`); the batch's events add theirs (a union, so a retried
+    run adds nothing twice), and accounts flagged since get theirs from all their events. All
+    pairs are compared again: a batch's account can synchronize with any other, and the
+    look-back moves. Otherwise every flagged account's windows are derived again
+    (`arrays`: from a full run's one read of every event).
     """
     flagged_accounts = Account.objects.filter(flagged_at__isnull=False)
-    if account_ids is not None and not flagged_accounts.filter(id__in=list(account_ids)[:20000]).exists():
+    if batch_id is not None and not flagged_accounts.filter(id__in=list(account_ids)[:20000]).exists():
         return 0
     flagged = list(flagged_accounts.values_list("id", flat=True))
+    if not flagged:
+        return links_replace(SIGNAL, [])
     if arrays is not None:
-        return links_replace(SIGNAL, sync_pairs(_windows_from_scan(arrays, flagged)) if flagged else [])
-    latest = latest_event_time()
-    links: list[PairLink] = []
-    if flagged and latest is not None:
-        windows: dict[int, set[int]] = defaultdict(set)
-        since = latest - timedelta(days=LOOKBACK_DAYS)
-        window = 60 * WINDOW_MINUTES
-        if connection.vendor == "postgresql":
-            bucket = f"CAST(FLOOR(EXTRACT(EPOCH FROM ts) / {window}) AS BIGINT)"
-        else:
-            bucket = f"CAST(strftime('%%s', ts) AS INTEGER) / {window}"
-        with connection.cursor() as cursor:
-            for start in range(0, len(flagged), 2000):
-                chunk = flagged[start : start + 2000]
-                cursor.execute(
-                    f"SELECT DISTINCT account_id, {bucket} FROM {UsageEvent._meta.db_table} "
-                    f"WHERE ts >= %s AND account_id IN ({','.join(['%s'] * len(chunk))})",
-                    [since, *chunk],
-                )
-                for account, number in cursor.fetchall():
-                    windows[account].add(number)
-        links = sync_pairs(windows)
-    return links_replace(SIGNAL, links)
+        if not len(arrays.micros):
+            return links_replace(SIGNAL, [])
+        windows = _windows_from_scan(arrays, flagged, _first_window(int(arrays.micros.max())))
+        _windows_store(windows, everything=True)
+    else:
+        latest = latest_event_time()
+        if latest is None:
+            return links_replace(SIGNAL, [])
+        since_window = _first_window((latest - _EPOCH) // timedelta(microseconds=1))
+        windows = {} if batch_id is None else _windows_stored(flagged, since_window)
+        changed = _windows_from_events([a for a in flagged if a not in windows], since_window)
+        if batch_id is not None:
+            for account, numbers in _windows_of_batch(batch_id, since_window).items():
+                if account in windows:
+                    changed[account] = np.union1d(windows[account], numbers)
+        windows.update(changed)
+        _windows_store(changed, everything=batch_id is None)
+    return links_replace(SIGNAL, sync_pairs({account: set(numbers.tolist()) for account, numbers in windows.items()}))
+
+
+def _first_window(latest_micros: int) -> int:
+    """The first whole window of the look-back ending at `latest_micros` (every path cuts there)."""
+    return -(-(latest_micros - LOOKBACK_DAYS * 86_400 * 1_000_000) // WINDOW_MICROS)
