@@ -51,9 +51,12 @@ survives in the behavioural signals (`signals.prompt_echo`, `signals.sync_activi
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations
 
 from django.db import connection
 
@@ -120,6 +123,23 @@ class UnionFind:
                 self.parent[x] = x
                 self.size[x] = 1
 
+    def roots(self) -> dict[int, int]:
+        """Every item's root, in one pass: a snapshot for loops that read many roots between unions.
+
+        Compresses every path on the way (roots and set sizes stay what they were), so the next
+        snapshot, and `find`, take one step per item.
+        """
+        parent = self.parent
+        root_of: dict[int, int] = {}
+        for x, up in parent.items():
+            root = up
+            while parent[root] != root:
+                root = parent[root]
+            if up != root:
+                parent[x] = root
+            root_of[x] = root
+        return root_of
+
     def union(self, a: int, b: int) -> int:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -174,13 +194,22 @@ def _load_values() -> tuple[dict[int, list[int]], dict[int, str], dict[int, int]
 
 def _load_links() -> dict[int, list[tuple[int, str, float, int]]]:
     """Behavioural links by account: [(other account, signal, weight, count)]."""
+    # A raw cursor: ~200k rows through the ORM's iterator cost more than the rest of the load.
     links: dict[int, list[tuple[int, str, float, int]]] = defaultdict(list)
-    for a, b, signal, weight, count in AccountLink.objects.values_list(
-        "account_a_id", "account_b_id", "signal", "weight", "count"
-    ).iterator(chunk_size=20000):
-        links[a].append((b, signal, weight, count))
-        links[b].append((a, signal, weight, count))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT account_a_id, account_b_id, signal, weight, count FROM {AccountLink._meta.db_table}")
+        while rows := cursor.fetchmany(50_000):
+            for a, b, signal, weight, count in rows:
+                links[a].append((b, signal, weight, count))
+                links[b].append((a, signal, weight, count))
     return links
+
+
+def _load_distinct_ips() -> dict[int, int]:
+    """Account -> how many distinct client addresses it used (a raw cursor, like the loads above)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT account_id, distinct_ips FROM {AccountFeatures._meta.db_table}")
+        return dict(cursor.fetchall())
 
 
 def _org_guard(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, str]) -> dict[int, set[int]]:
@@ -209,19 +238,21 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
     """One round of the trait stage (see the module docstring): votes from values worn mostly by clusters."""
     # Clusters don't change until the votes are joined at the end: look every account's root up once
     # (stage 2 registered every wearer).
-    root_of = {a: uf.find(a) for a in uf.parent}
+    root_of = uf.roots()
     size = Counter(root_of.values())
+    in_clusters = {a for a, root in root_of.items() if size[root] >= 2}
     trait_votes: dict[tuple[int, int, str], float] = {}
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS or len(accounts) < TRAIT_MIN_ACCOUNTS:
             continue
-        by_root = Counter(root_of[a] for a in accounts)
-        if len(by_root) < 2:
-            continue
-        clustered = sum(n for root, n in by_root.items() if size[root] >= 2)
-        share = clustered / len(accounts)
+        # Most values are worn mostly by lone accounts: the share (a value's wearers are distinct
+        # accounts) rules them out before their clusters are counted.
+        share = len(in_clusters.intersection(accounts)) / len(accounts)
         if share < TRAIT_SHARE:
+            continue
+        by_root = Counter(map(root_of.__getitem__, accounts))
+        if len(by_root) < 2:
             continue
         weight = RULES[kind].strength * share
         roots = sorted(by_root, key=lambda r: (-by_root[r], r))
@@ -242,6 +273,23 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
     _join_votes(uf, {pair: total for pair, total in second.items() if pair in infrastructure}, orgs)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything).
+
+    A pass builds millions of small lists, tuples and dict entries, none in a reference cycle; the
+    collector would otherwise rescan them all again and again (a quarter of the pass on 200k accounts).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_gc_paused()
 def cluster_accounts() -> Clustering:
     """One clustering pass over the whole evidence graph; components that hold a flagged account."""
     members, kinds, totals = _load_values()
@@ -274,13 +322,13 @@ def cluster_accounts() -> Clustering:
     # Pairs with evidence other than shared client addresses (see the lone-account rule below).
     beyond_ips: set[tuple[int, int]] = set()
     own_address: set[tuple[int, int]] = set()  # pairs sharing an address that no third group uses
-    uf.add_all(a for accounts in members.values() for a in accounts)
-    root_of = {a: uf.find(a) for a in uf.parent}  # stage 1's groups, fixed until the votes are joined
+    uf.add_all(chain.from_iterable(members.values()))
+    root_of = uf.roots()  # stage 1's groups, fixed until the votes are joined
     for indicator_id, accounts in members.items():
         kind = kinds[indicator_id]
         if kind in IDENTITY_KINDS:
             continue
-        roots = {root_of[a] for a in accounts}
+        roots = set(map(root_of.__getitem__, accounts))
         groups_of_value[indicator_id] = len(roots)
         if kind == Indicator.Kind.IP:
             for root in roots:
@@ -316,9 +364,9 @@ def cluster_accounts() -> Clustering:
     # Many shared addresses are one observation of one pool: together they weigh at most the threshold.
     # A group's address count is its accounts' distinct client IPs (most are worn by no one else).
     if ip_votes:
-        distinct = dict(AccountFeatures.objects.values_list("account_id", "distinct_ips").iterator(chunk_size=50000))
-        for account in list(uf.parent):
-            addresses[uf.find(account)] += distinct.get(account, 0)
+        distinct = _load_distinct_ips()
+        for account, root in root_of.items():
+            addresses[root] += distinct.get(account, 0)
     for pair, weight in ip_votes.items():
         smaller = max(1, min(max(addresses[r], ips_of[r]) for r in pair))
         votes[pair] += min(weight, LINK_THRESHOLD) * min(1.0, ip_shared[pair] / (IP_OVERLAP * smaller))
@@ -331,11 +379,12 @@ def cluster_accounts() -> Clustering:
                     key = (min(ra, rb), max(ra, rb), signal)
                     strongest[key] = max(strongest.get(key, 0.0), weight)
     for (ra, rb, signal), weight in strongest.items():
-        votes[(ra, rb)] += weight
-        beyond_ips.add((ra, rb))
+        pair = (ra, rb)
+        votes[pair] += weight
+        beyond_ips.add(pair)
         # Echoed prompts are content too: two operators replaying one public prompt set collide.
         if signal != AccountLink.Signal.PROMPT_ECHO:
-            backed.add((ra, rb))
+            backed.add(pair)
     # A lone account whose only tie to a group is exits that strangers use too is a person on the
     # same VPN or commercial proxy as often as a head of the operator: it needs one more kind of
     # evidence (a sign-up trace, an echoed prompt, a rare harness...) or an address no one else
@@ -370,8 +419,8 @@ def cluster_accounts() -> Clustering:
 
     flagged = set(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
     by_root: dict[int, list[int]] = defaultdict(list)
-    for account in list(uf.parent):
-        by_root[uf.find(account)].append(account)
+    for account, root in uf.roots().items():
+        by_root[root].append(account)
     components = [sorted(accts) for accts in by_root.values() if len(accts) >= 2 and flagged.intersection(accts)]
     components.sort(key=lambda accts: accts[0])
 

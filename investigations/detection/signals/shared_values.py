@@ -16,9 +16,10 @@ Two rules, from DESIGN.md ("weight by how rare a value is"):
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from investigations.detection.models import Indicator
 
@@ -125,7 +126,7 @@ def _as_dense(ra: int, rb: int, cross: int, accounts, group, find, links, wearer
     for a, root in side.items():
         if root in count:
             count[root] += 1
-            for b, *_ in links.get(a, ()):
+            for b, _signal, _weight, _count in links.get(a, ()):
                 if a < b and b in wearers and side.get(b) == root:
                     inside[root] += 1
     density = {r: inside[r] / max(1, count[r] * (count[r] - 1) / 2) for r in (ra, rb)}
@@ -156,12 +157,16 @@ def _tied_groups(accounts: list[int], roots: list[int], links, cluster_size: dic
     # address worn by thousands of its accounts costs the few outside its cluster, not all of them).
     biggest = max(size, key=size.__getitem__)
     pairs = {
-        (min(a, b), max(a, b)) for a in accounts if group[a] != biggest for b, *_ in links.get(a, ()) if b in wearers
+        (a, b) if a < b else (b, a)
+        for a, root in zip(accounts, roots, strict=True)
+        if root != biggest
+        for b, _signal, _weight, _count in links.get(a, ())
+        if b in wearers
     }
     # A lone account needs LONE_TIES tied partners (a k-core): a chance echo or two of an everyday
     # prompt with a big operator's cover traffic ties no one in.
     while True:
-        degree = Counter(x for pair in pairs for x in pair)
+        degree = Counter(chain.from_iterable(pairs))
         loose = {x for x, d in degree.items() if d < LONE_TIES and size[group[x]] == 1}
         if not loose:
             break
@@ -185,9 +190,10 @@ def _tied_groups(accounts: list[int], roots: list[int], links, cluster_size: dic
             merged = True
         if not merged:
             break
-    out: dict[int, list[int]] = {}
-    for a in accounts:
-        out.setdefault(find(group[a]), []).append(a)
+    merged_into = {root: find(root) for root in size}
+    out: dict[int, list[int]] = defaultdict(list)
+    for a, root in zip(accounts, roots, strict=True):
+        out[merged_into[root]].append(a)
     return list(out.values())
 
 
@@ -242,17 +248,17 @@ def value_communities(
     """
     values = [v for v, accounts in members.items() if kinds[v] in COMMUNITY_KINDS and len(accounts) >= COMMUNITY_MIN]
     values.sort(key=lambda v: -len(members[v]))
-    values_of: dict[int, list[int]] = {}
+    values_of: dict[int, list[int]] = defaultdict(list)
     for v, accounts in members.items():
         if kinds[v] in FACT_OF:
             for a in accounts:
-                values_of.setdefault(a, []).append(v)
+                values_of[a].append(v)
     # Cluster sizes, kept up to date as the caller joins what this yields.
-    cluster_size = Counter(find(a) for a in {a for accounts in members.values() for a in accounts})
+    cluster_size = Counter(map(find, set(chain.from_iterable(members.values()))))
     for value in values:
         accounts = members[value]
         need = max(COMMUNITY_MIN, COMMUNITY_SHARE * len(accounts))
-        roots = [find(a) for a in accounts]
+        roots = list(map(find, accounts))
         if len(set(roots)) == 1:
             continue  # already one cluster: nothing to add
         best = max(_tied_groups(accounts, roots, links, cluster_size), key=len)
