@@ -22,12 +22,15 @@ the harvester itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import connection
 
 from accounts.models import Account
+from config.db import chunked
 from investigations.detection.models import AccountFeatures
 
 CATEGORY_NAMES = ("chat", "coding", "agentic", "reasoning", "vision", "other")
@@ -101,16 +104,60 @@ def baseline_compute(*, exclude: Iterable[int] = ()) -> Baseline:
 
     The accounts of cases are what is being judged: when one harvester holds half of all
     accounts, a reference that includes it would make its own volume look ordinary.
+    Read through a plain cursor: every account's row, every run (0.7 s through the ORM at 200k).
     """
     skip = set(exclude)
-    flagged = Q(account__flagged_at__isnull=False)
-    rows = AccountFeatures.objects.annotate(flagged=ExpressionWrapper(flagged, output_field=BooleanField()))
-    fields = ("account_id", "events", "output_tokens", "cot_events", "flagged", *AccountFeatures.CATEGORY_FIELDS)
-    kept = (row[1:] for row in rows.values_list(*fields).iterator(chunk_size=20000) if row[0] not in skip)
-    baseline = baseline_of(kept)
+    categories = ", ".join(f"f.{name}" for name in AccountFeatures.CATEGORY_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.account_id, f.events, f.output_tokens, f.cot_events, a.flagged_at IS NOT NULL, {categories} "
+            f"FROM {AccountFeatures._meta.db_table} f JOIN {Account._meta.db_table} a ON a.id = f.account_id"
+        )
+        rows = cursor.fetchall()
+    baseline = baseline_of(row[1:] for row in rows if row[0] not in skip)
     if skip and baseline.median_output_per_account == 0.0:
         return baseline_compute()  # every account is in a case: nothing else to compare with
     return baseline
+
+
+class ScoredAccount(NamedTuple):
+    """The account facts `score_case` reads (an `Account` has them too)."""
+
+    id: int
+    org_id: str
+    payment_fingerprint: str
+    created_at: datetime | None
+    tier: str
+    verification: str
+
+
+class ScoredFeatures(NamedTuple):
+    """The features `score_case` reads (an `AccountFeatures` has them too)."""
+
+    events: int
+    output_tokens: int
+    cot_events: int
+    distinct_ips: int
+    distinct_asns: int
+    hours: list[int]
+    category_counts: tuple[int, ...]
+
+
+def scoring_inputs(account_ids: Sequence[int]) -> tuple[dict[int, ScoredAccount], dict[int, ScoredFeatures]]:
+    """The accounts and features of these accounts, as `score_case` reads them.
+
+    As tuples, not model instances: a batch's run scores thousands of cases with 20,000 members.
+    """
+    accounts: dict[int, ScoredAccount] = {}
+    features: dict[int, ScoredFeatures] = {}
+    feature_fields = ScoredFeatures._fields[:-1]
+    for chunk in chunked(list(account_ids)):
+        for row in Account.objects.filter(id__in=chunk).values_list(*ScoredAccount._fields):
+            accounts[row[0]] = ScoredAccount(*row)
+        rows = AccountFeatures.objects.filter(account_id__in=chunk)
+        for account, *values in rows.values_list("account_id", *feature_fields, *AccountFeatures.CATEGORY_FIELDS):
+            features[account] = ScoredFeatures(*values[: len(feature_fields)], tuple(values[len(feature_fields) :]))
+    return accounts, features
 
 
 def _clamp(x: float) -> float:
@@ -136,15 +183,12 @@ def _log_ratio(value: float, reference: float, full_at: float) -> float:
     return _clamp(math.log2(value / reference) / math.log2(full_at))
 
 
-# The account fields `score_case` reads (callers load only these).
-SCORED_ACCOUNT_FIELDS = ("id", "org_id", "payment_fingerprint", "created_at", "tier", "verification")
-SCORED_FEATURE_FIELDS = (
-    "events", "output_tokens", "cot_events", "distinct_ips", "distinct_asns", "hours",
-    *AccountFeatures.CATEGORY_FIELDS,
-)  # fmt: skip
-
-
-def score_case(*, accounts: list[Account], features: list[AccountFeatures], baseline: Baseline) -> tuple[float, list]:
+def score_case(
+    *,
+    accounts: Sequence[Account | ScoredAccount],
+    features: Sequence[AccountFeatures | ScoredFeatures],
+    baseline: Baseline,
+) -> tuple[float, list]:
     """(score 0..1, reasons sorted by impact) for the accounts of one case."""
     n = max(len(accounts), 1)
     events = sum(f.events for f in features)

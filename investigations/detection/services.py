@@ -32,13 +32,12 @@ from investigations.detection.event_stage import stage_events
 from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import indicators_refresh
-from investigations.detection.models import AccountFeatures, DetectionRun
+from investigations.detection.models import DetectionRun
 from investigations.detection.scoring import (
-    SCORED_ACCOUNT_FIELDS,
-    SCORED_FEATURE_FIELDS,
     Baseline,
     baseline_compute,
     score_case,
+    scoring_inputs,
 )
 from investigations.detection.signals.prompt_echo import (
     days_between,
@@ -471,9 +470,7 @@ class _CaseSync:
                 needed.update(self.clustering.account_values.get(account, ()))
         values = indicator_values(needed)
         updates: list[CaseMembership] = []
-        scored = AccountFeatures.objects.only("account_id", *SCORED_FEATURE_FIELDS)
-        features = {f.account_id: f for f in scored.filter(account_id__in=members_all)}
-        accounts = Account.objects.only(*SCORED_ACCOUNT_FIELDS).in_bulk(members_all)
+        accounts, features = scoring_inputs(members_all)
         rescored: list[Case] = []
         for case_id, members in by_case.items():
             evidence = case_evidence(self.clustering, members, values)
