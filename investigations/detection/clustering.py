@@ -239,7 +239,7 @@ def _trait_pass(uf: UnionFind, members: dict[int, list[int]], kinds: dict[int, s
     # Clusters don't change until the votes are joined at the end: look every account's root up once
     # (stage 2 registered every wearer).
     root_of = uf.roots()
-    size = Counter(root_of.values())
+    size = uf.size  # of every root: its cluster's account count
     in_clusters = {a for a, root in root_of.items() if size[root] >= 2}
     trait_votes: dict[tuple[int, int, str], float] = {}
     for indicator_id, accounts in members.items():
