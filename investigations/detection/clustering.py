@@ -181,7 +181,10 @@ def _load_values() -> tuple[dict[int, list[int]], dict[int, str], dict[int, int]
             f"SELECT ai.indicator_id, ai.account_id, i.kind, i.account_count FROM {ai} ai "
             f"JOIN {ind} i ON i.id = ai.indicator_id "
             f"WHERE i.account_count >= 2 AND i.kind IN ({known}) "
-            f"AND (i.kind IN ({identity}) OR i.account_count <= %s)",
+            f"AND (i.kind IN ({identity}) OR i.account_count <= %s) "
+            # A fixed order: later stages break ties (values of equal size) in load order, and an
+            # unordered (parallel) scan returns rows in a different order from run to run.
+            "ORDER BY ai.indicator_id, ai.account_id",
             [ACCOUNT_CAP],
         )
         while rows := cursor.fetchmany(50_000):
