@@ -196,9 +196,11 @@ def _add_features(cursor) -> None:
     element-wise JSON array sums in SQL.
     """
     categories = ", ".join(f"COUNT(*) FILTER (WHERE category = '{value}')" for _, value in CATEGORIES)
+    # First and last seen are merged in SQL below (LEAST/GREATEST): reading 80,000 timestamps into
+    # Python for a 20,000-account batch cost half a second of parsing.
     cursor.execute(
         "SELECT account_id, COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
-        f"COUNT(*) FILTER (WHERE cot_requested), {categories}, MIN(ts), MAX(ts) FROM {_BATCH} GROUP BY account_id"
+        f"COUNT(*) FILTER (WHERE cot_requested), {categories} FROM {_BATCH} GROUP BY account_id"
     )
     added = {row[0]: row for row in cursor.fetchall()}
     hours = {account: [0] * 24 for account in added}
@@ -224,13 +226,12 @@ def _add_features(cursor) -> None:
     temp_table_from_rows(cursor, _FRESH, "(account_id bigint PRIMARY KEY)", "account_id", ((a,) for a in added))
     cursor.execute(
         f"SELECT f.account_id, {', '.join('f.' + field for field in _SUMMED)}, f.hours, f.weekdays, "
-        f"f.distinct_ips, f.distinct_asns, f.distinct_keys, f.first_seen, f.last_seen "
-        f"FROM {FEATURES} f JOIN {_FRESH} USING (account_id)"
+        f"f.distinct_ips, f.distinct_asns, f.distinct_keys FROM {FEATURES} f JOIN {_FRESH} USING (account_id)"
     )
     current = {row[0]: row for row in cursor.fetchall()}
     sums = len(_SUMMED)
     rows = []
-    for account, (_, *totals, first, last) in added.items():
+    for account, (_, *totals) in added.items():
         row_hours, row_days, row_distinct = hours[account], weekdays[account], distinct[account]
         old = current.get(account)
         if old is not None:
@@ -239,17 +240,18 @@ def _add_features(cursor) -> None:
             row_hours = [n + (old_hours[i] if i < len(old_hours) else 0) for i, n in enumerate(row_hours)]
             row_days = [n + (old_days[i] if i < len(old_days) else 0) for i, n in enumerate(row_days)]
             row_distinct = [a + b for a, b in zip(row_distinct, old[3 + sums : 6 + sums], strict=True)]
-            first = min(first, old[6 + sums]) if old[6 + sums] is not None else first
-            last = max(last, old[7 + sums]) if old[7 + sums] is not None else last
-        rows.append((account, *totals, json.dumps(row_hours), json.dumps(row_days), *row_distinct, first, last))
-    columns = f"account_id, {', '.join(_SUMMED)}, hours, weekdays, distinct_ips, distinct_asns, distinct_keys, " + (
-        "first_seen, last_seen"
-    )
+        rows.append((account, *totals, json.dumps(row_hours), json.dumps(row_days), *row_distinct))
+    names = ["account_id", *_SUMMED, "hours", "weekdays", "distinct_ips", "distinct_asns", "distinct_keys"]
+    columns = ", ".join(names)
     temp_table_from_rows(cursor, _FRESH, f"AS SELECT {columns} FROM {FEATURES} WITH NO DATA", columns, rows)
-    updated = [name.strip() for name in columns.split(",")[1:]]
+    updated = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
     cursor.execute(
-        f"INSERT INTO {FEATURES} ({columns}, updated_at) SELECT {columns}, now() FROM {_FRESH} "
-        f"ON CONFLICT (account_id) DO UPDATE SET {', '.join(f'{name} = excluded.{name}' for name in updated)}"
+        f"INSERT INTO {FEATURES} ({columns}, first_seen, last_seen, updated_at) "
+        f"SELECT {', '.join('n.' + name for name in names)}, b.first, b.last, now() FROM {_FRESH} n "
+        f"JOIN (SELECT account_id, MIN(ts) AS first, MAX(ts) AS last FROM {_BATCH} GROUP BY account_id) b "
+        f"USING (account_id) ON CONFLICT (account_id) DO UPDATE SET {updated}, "
+        f"first_seen = LEAST({FEATURES}.first_seen, excluded.first_seen), "
+        f"last_seen = GREATEST({FEATURES}.last_seen, excluded.last_seen)"
     )
     cursor.execute(f"DROP TABLE {_FRESH}")
 
