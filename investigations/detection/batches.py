@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from config.db import chunked, temp_table_from_rows
+from config.db import chunked, local_settings, temp_table_from_rows
 from investigations.detection.event_stage import CHUNK, EVENTS, STAGE, scope_sql, stage_drop, stage_events
 from investigations.detection.features import CATEGORIES, features_refresh
 from investigations.detection.features import TABLE as FEATURES
@@ -220,7 +220,11 @@ def _add_features(cursor) -> None:
     for account, ips, asns in cursor.fetchall():
         if account in distinct:
             distinct[account][0:2] = [ips, asns]
-    cursor.execute(_new_keys_sql())
+    # Plain index scans, which stop at the account's first earlier event with the key: the planner
+    # picks a bitmap scan, which first collects every event of the account (1.8 s against 0.3 s
+    # for 20,000 accounts with 333 events each).
+    with local_settings(cursor, {"enable_bitmapscan": "off"}):
+        cursor.execute(_new_keys_sql())
     for account, keys in cursor.fetchall():
         distinct[account][2] = keys
     temp_table_from_rows(cursor, _FRESH, "(account_id bigint PRIMARY KEY)", "account_id", ((a,) for a in added))
