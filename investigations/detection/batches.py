@@ -225,7 +225,8 @@ def _add_features(cursor) -> None:
     # for 20,000 accounts with 333 events each).
     with local_settings(cursor, {"enable_bitmapscan": "off"}):
         cursor.execute(_new_keys_sql())
-    for account, keys in cursor.fetchall():
+        new_keys = cursor.fetchall()
+    for account, keys in new_keys:
         distinct[account][2] = keys
     temp_table_from_rows(cursor, _FRESH, "(account_id bigint PRIMARY KEY)", "account_id", ((a,) for a in added))
     cursor.execute(
