@@ -112,11 +112,16 @@ def _window_rows(condition: str, params: list, since_window: int) -> list[tuple[
 
 def _windows_stored(accounts: Sequence[int], since_window: int) -> dict[int, np.ndarray]:
     """The stored windows of these accounts (those that have a row), from `since_window` on."""
+    wanted = set(accounts)
     stored: dict[int, np.ndarray] = {}
-    for chunk in chunked(list(accounts)):
-        for account, data in ActivityWindows.objects.filter(account_id__in=chunk).values_list("account_id", "windows"):
-            numbers = np.frombuffer(data, dtype="<i8").astype(np.int64)
-            stored[account] = numbers[numbers >= since_window]
+    # Every row, through a plain cursor: the rows are the flagged accounts' (what is wanted, less
+    # a few that were flagged since), and 24,000 rows through the ORM cost 0.8 s.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT account_id, windows FROM {ActivityWindows._meta.db_table}")
+        for account, data in cursor.fetchall():
+            if account in wanted:
+                numbers = np.frombuffer(data, dtype="<i8")
+                stored[account] = numbers[numbers >= since_window].astype(np.int64)
     return stored
 
 
@@ -128,8 +133,9 @@ def _windows_store(windows: dict[int, np.ndarray], *, everything: bool) -> None:
         if everything:
             cursor.execute(f"DELETE FROM {table}")
         else:
+            # Plain DELETEs: the ORM's first reads every row it deletes (for signals and cascades).
             for chunk in chunked(list(windows)):
-                ActivityWindows.objects.filter(account_id__in=chunk).delete()
+                cursor.execute(f"DELETE FROM {table} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", chunk)
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} (account_id, windows) FROM STDIN") as copy:
                 for row in rows:
@@ -169,10 +175,9 @@ def sync_activity_refresh(
     look-back moves. Otherwise every flagged account's windows are derived again
     (`arrays`: from a full run's one read of every event).
     """
-    flagged_accounts = Account.objects.filter(flagged_at__isnull=False)
-    if batch_id is not None and not flagged_accounts.filter(id__in=list(account_ids)[:20000]).exists():
+    flagged = list(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
+    if batch_id is not None and set(flagged).isdisjoint(account_ids):
         return 0
-    flagged = list(flagged_accounts.values_list("id", flat=True))
     if not flagged:
         return links_replace(SIGNAL, [])
     if arrays is not None:
