@@ -9,7 +9,8 @@ Each size is ACCOUNTS:EVENTS; 12% of accounts are flagged (24,000 of 200,000 at 
 size), in three attacker operators plus ordinary users. Data is generated inside PostgreSQL
 (generate_series) and vacuumed as autovacuum would after a bulk load, so the benchmark measures
 detection, not the generator. Printed per size:
-the time of each pipeline step, the full recompute, the incremental run, peak memory (RSS) of
+the time of each pipeline step, the full recompute, the incremental runs (a 100,000-event batch from
+a tenth of the accounts, then another from a hundredth), peak memory (RSS) of
 this process, and the physical floor: one bare sequential GROUP BY pass over the event table.
 """
 
@@ -139,12 +140,20 @@ def run(accounts: int, events: int) -> None:
     full_seconds = time.perf_counter() - started
 
     # The next batch: one more day of traffic from a tenth of the accounts (as many attackers as before).
+    # Its accounts are all among the first tenth of ids, so at this share every one of them is flagged.
     attackers = int(accounts * FLAGGED_SHARE)
     active = max(accounts // 10, 2 * attackers // 10)
     _insert_events(INCREMENT_EVENTS, active, attackers // 10, offset=events, batch_id=2, days=1, start="2026-02-04")
     started = time.perf_counter()
     incremental = detection_run(batch_id=2)
     incremental_seconds = time.perf_counter() - started
+    # And a narrower batch after it: the same number of events from a hundredth of the accounts.
+    narrow = max(accounts // 100, 2)
+    _insert_events(INCREMENT_EVENTS, narrow, narrow // 2, offset=events + INCREMENT_EVENTS, batch_id=3, days=1,
+                   start="2026-02-05")  # fmt: skip
+    started = time.perf_counter()
+    narrow_run = detection_run(batch_id=3)
+    narrow_seconds = time.perf_counter() - started
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -154,6 +163,8 @@ def run(accounts: int, events: int) -> None:
         f"  full recompute:                      {full_seconds:7.2f}s  steps {full.stats['timings']}\n"
         f"  incremental after {INCREMENT_EVENTS:,} events:  {incremental_seconds:7.2f}s  "
         f"({incremental.stats['scope_accounts']:,} accounts in scope) steps {incremental.stats['timings']}\n"
+        f"  incremental, narrower batch:         {narrow_seconds:7.2f}s  "
+        f"({narrow_run.stats['scope_accounts']:,} accounts in scope) steps {narrow_run.stats['timings']}\n"
         f"  cases {full.stats.get('components', 0)}, peak RSS of this process {peak_mb:,.0f} MB, "
         f"load average now {load}"
     )
