@@ -47,8 +47,8 @@ from investigations.detection.signals.prompt_echo import (
 )
 from investigations.detection.signals.signup_burst import signup_burst_refresh
 from investigations.detection.signals.sync_activity import sync_activity_refresh
-from investigations.models import Alert, Case, CaseMembership
-from investigations.services.audit import audit_record
+from investigations.models import Alert, AuditEntry, Case, CaseMembership
+from investigations.services.audit import audit_entry, audit_record, audit_write
 from investigations.services.figures import figures_refresh_later
 
 logger = logging.getLogger(__name__)
@@ -283,42 +283,59 @@ class _CaseSync:
         self.moved_into: dict[int, int] = {}
         self.changed_cases: set[int] = set()
         self.stats: Counter[str] = Counter()
+        # Written together (a first run opens a case per operator: thousands of rows one by one).
+        self.added: list[CaseMembership] = []
+        self.moved: list[CaseMembership] = []
+        self.audits: list[AuditEntry] = []
 
     def touched(self, case_id: int) -> bool:
         return self.cases[case_id].analyst_touched_at is not None
 
+    def audit(self, **entry) -> None:
+        self.audits.append(audit_entry(actor=None, **entry))
+
     def run(self) -> dict:
-        for component in self.clustering.components:
-            self.sync_component(component)
+        components = self.clustering.components
+        # Components are disjoint, so each one's target depends only on its own accounts' cases.
+        targets = self.open_cases(components, [self.choose_target(component) for component in components])
+        for component, target in zip(components, targets, strict=True):
+            self.sync_component(component, target)
+        CaseMembership.objects.bulk_create(self.added, batch_size=2000)
+        CaseMembership.objects.bulk_update(self.moved, ["case"], batch_size=2000)
         self.drop_unlinked()
         self.refresh_evidence_and_scores()
+        audit_write(self.audits)
         return dict(self.stats)
 
-    def open_case(self, component: list[int]) -> Case:
-        flagged = sum(1 for a in component if a in self.clustering.flagged)
-        case = Case.objects.create(title=f"Operator with {len(component)} linked accounts ({flagged} flagged)")
-        self.cases[case.pk] = case
-        audit_record(
-            actor=None,
-            action="case.opened",
-            obj=case,
-            reason="detection linked these accounts into one operator",
-            after={"accounts": len(component), "flagged": flagged},
+    def open_cases(self, components: list[list[int]], targets: list[Case | None]) -> list[Case]:
+        """Open a case for each component without a target; the targets, all set."""
+        new = [i for i, target in enumerate(targets) if target is None]
+        flagged = {i: sum(1 for a in components[i] if a in self.clustering.flagged) for i in new}
+        opened = Case.objects.bulk_create(
+            [Case(title=f"Operator with {len(components[i])} linked accounts ({flagged[i]} flagged)") for i in new]
         )
-        self.stats["cases_opened"] += 1
-        return case
+        for i, case in zip(new, opened, strict=True):
+            targets[i] = self.cases[case.pk] = case
+            self.audit(
+                action="case.opened",
+                obj=case,
+                reason="detection linked these accounts into one operator",
+                after={"accounts": len(components[i]), "flagged": flagged[i]},
+            )
+        self.stats["cases_opened"] += len(new)
+        return targets
 
-    def choose_target(self, component: list[int]) -> Case:
+    def choose_target(self, component: list[int]) -> Case | None:
+        """The case this component goes to; None for a new one."""
         overlap = Counter(self.memberships[a].case_id for a in component if a in self.memberships)
         open_overlap = {cid: n for cid, n in overlap.items() if self.cases[cid].merged_into_id is None}
         if not open_overlap:
-            return self.open_case(component)
+            return None
         touched = [cid for cid in open_overlap if self.touched(cid)]
         pool = touched or list(open_overlap)
         return self.cases[max(pool, key=lambda cid: (open_overlap[cid], -cid))]
 
-    def sync_component(self, component: list[int]) -> None:
-        target = self.choose_target(component)
+    def sync_component(self, component: list[int], target: Case) -> None:
         added, moved = [], []
         for account in component:
             membership = self.memberships.get(account)
@@ -355,9 +372,8 @@ class _CaseSync:
             self.changed_cases.add(target.pk)
             self.changed_cases.update(old for _, old in moved)
         if added:
-            CaseMembership.objects.bulk_create(added, batch_size=2000)
-            audit_record(
-                actor=None,
+            self.added.extend(added)
+            self.audit(
                 action="case.members_added",
                 obj=target,
                 reason="detection linked new accounts to this operator",
@@ -365,11 +381,10 @@ class _CaseSync:
             )
             self.stats["members_added"] += len(added)
         if moved:
-            CaseMembership.objects.bulk_update([m for m, _ in moved], ["case"], batch_size=2000)
+            self.moved.extend(m for m, _ in moved)
             for source in sorted({old for _, old in moved}):
                 accounts = [m.account_id for m, old in moved if old == source]
-                audit_record(
-                    actor=None,
+                self.audit(
                     action="case.members_moved",
                     obj=target,
                     reason=f"detection found these accounts of case #{source} belong to the same operator",
@@ -402,8 +417,7 @@ class _CaseSync:
         self.changed_cases.update(removed)
         for case_id, memberships in removed.items():
             CaseMembership.objects.filter(pk__in=[m.pk for m in memberships]).delete()
-            audit_record(
-                actor=None,
+            self.audit(
                 action="case.members_removed",
                 obj=self.cases[case_id],
                 reason="detection no longer links these accounts to this operator",
@@ -422,8 +436,7 @@ class _CaseSync:
             case.merged_into_id = self.moved_into.get(case.pk)
             case.save(update_fields=["status", "resolution", "closed_at", "merged_into", "updated_at"])
             merged = case.merged_into_id is not None
-            audit_record(
-                actor=None,
+            self.audit(
                 action="case.merged" if merged else "case.dissolved",
                 obj=case,
                 reason=(
@@ -490,8 +503,7 @@ class _CaseSync:
                 case.risk_score, case.risk_reasons, case.updated_at = score, reasons, timezone.now()
                 rescored.append(case)
                 if abs(score - before) >= 0.01:
-                    audit_record(
-                        actor=None,
+                    self.audit(
                         action="case.rescored",
                         obj=case,
                         reason=reasons[0]["text"] if reasons else "",
