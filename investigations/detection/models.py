@@ -157,8 +157,15 @@ class AccountLink(models.Model):
         SYNC_ACTIVITY = "sync_activity", "synchronized activity"
         SIGNUP_BURST = "signup_burst", "sign-up burst with one e-mail pattern"
 
-    account_a = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    account_b = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # Derived rows, written by the hundred thousand: no database FK check (see AccountFeatures), and
+    # no per-column indexes: the pair constraint leads with account_a, `account_link_b_idx` serves
+    # account_b (Django's default FK index duplicated it: five indexes to write per link, now three).
+    account_a = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    account_b = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     signal = models.CharField(max_length=16, choices=Signal.choices)
     weight = models.FloatField()
     count = models.IntegerField(default=1, help_text="How many observations support the link (e.g. prompt pairs).")

@@ -296,3 +296,14 @@ def test_echo_pairs_do_not_depend_on_the_order_events_arrive_in():
                 reached.add(other)
                 frontier.append(other)
     assert reached == set(range(1, 11))
+
+
+def test_deleting_an_account_removes_its_links_and_derived_rows():
+    """Derived rows carry no database FK checks (migrations 0004, 0006): Django's cascade removes them."""
+    a, b, c = (UsageEventFactory().account for _ in range(3))
+    signal = AccountLink.Signal.SIGNUP_BURST
+    links_replace(signal, [PairLink(a.pk, b.pk, signal, 0.4, 3), PairLink(b.pk, c.pk, signal, 0.4, 3)])
+    features_refresh(account_ids=[a.pk, b.pk, c.pk])
+    b.delete()
+    assert not AccountLink.objects.exists()
+    assert set(AccountFeatures.objects.values_list("account_id", flat=True)) == {a.pk, c.pk}
