@@ -22,37 +22,14 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def audit_record(
-    *,
-    actor: AbstractBaseUser | None,
-    action: str,
-    obj: models.Model | None = None,
-    object_type: str = "",
-    object_id: str | int = "",
-    object_repr: str = "",
-    reason: str = "",
-    before: Any = None,
-    after: Any = None,
-    ip: str | None = None,
-) -> AuditEntry:
-    """Append one row to the audit log.
+def audit_record(*, actor: AbstractBaseUser | None, action: str, **fields: Any) -> AuditEntry:
+    """Append one row to the audit log (`fields`: the object, reason, before and after of `audit_entry`).
 
     `actor` None means the system did it (a Celery task, detection). `action` is
     a dotted verb such as `case.status_changed` or `account.banned`. Call this
     inside the same transaction as the change it records.
     """
-    entry = audit_entry(
-        actor=actor,
-        action=action,
-        obj=obj,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr,
-        reason=reason,
-        before=before,
-        after=after,
-        ip=ip,
-    )
+    entry = audit_entry(actor=actor, action=action, **fields)
     entry.save()
     return entry
 
