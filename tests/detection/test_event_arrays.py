@@ -57,8 +57,8 @@ def test_the_scan_shared_by_connections_reads_what_this_transaction_sees(monkeyp
         alone = event_scan.scan_events()  # the snapshot is taken here (repeatable read)
         with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
             other.execute(
-                f"INSERT INTO {UsageEvent._meta.db_table} (event_id, account_id, ts, api_key_id, user_agent, ja4, "
-                "model, category, system_prompt_sha256, tools_sha256, prompt_excerpt) "
+                f"INSERT INTO {UsageEvent._meta.db_table} (event_id, account_id, ts, api_key_id, user_agent, ja4, model, "
+                "category, system_prompt_sha256, tools_sha256, prompt_excerpt) "
                 "VALUES ('evt_late', %s, now(), '', '', '', '', 'chat', '', '', '')",
                 [Account.objects.values_list("pk", flat=True).first()],
             )
