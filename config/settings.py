@@ -238,8 +238,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("DETECTION_FULL_HOUR_UTC", default=3), minute=0),
     },
 }
-# Connections that share a full detection run's read of every event (one core each on the server).
-DETECTION_SCAN_CONNECTIONS = env_int("DETECTION_SCAN_CONNECTIONS", default=2)
 # Four-eyes rule: an analyst's enforcement action on more accounts waits for a lead.
 ENFORCEMENT_APPROVAL_THRESHOLD = env_int("ENFORCEMENT_APPROVAL_THRESHOLD", default=25)
 # ... counted over everything one person changed directly in this rolling window, so 40 requests of 25 need a lead too.

@@ -11,14 +11,11 @@ the table's physical order, as the per-day queries returned them.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import psycopg
-import psycopg.sql
-from django.conf import settings
 from django.db import connection
 
 from accounts.models import UsageEvent
@@ -100,13 +97,8 @@ def scan_events() -> EventArrays:
     reads without a Python object per event. (A binary COPY hands them over a
     row at a time through Python, 30 s for 8M events.) Ranges of `ctid` keep the
     table's order and are read as TID range scans, one sequential pass in all.
-
-    The ranges are shared among `DETECTION_SCAN_CONNECTIONS` connections that import this
-    transaction's snapshot (as `pg_dump --jobs` does), so they read exactly the rows this
-    transaction sees: the server side of a range (the per-row send functions) is the cost,
-    and it runs on as many cores. Without a snapshot to share (autocommit, or this transaction
-    has written rows the others could not see) the ranges are read here, one after the other.
     """
+    parts: list[tuple[np.ndarray, ...]] = []
     connection.ensure_connection()
     # Binary results: the strings arrive as raw bytes, where text results hex-encode them on the
     # server and decode them here (a third of each query's time). Django's cursors bind on the
@@ -114,73 +106,37 @@ def scan_events() -> EventArrays:
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"SELECT pg_relation_size('{EVENTS}') / current_setting('block_size')::int")
         pages = cursor.fetchone()[0]
-        starts = list(range(0, pages + 1, _PAGES))
-        workers = min(settings.DETECTION_SCAN_CONNECTIONS, len(starts))
-        snapshot = _shareable_snapshot(cursor) if workers > 1 else None
-        if snapshot is None:
-            parts = _scan_ranges(cursor, starts, pages)
-    if snapshot is not None:
-        params = connection.get_connection_params()
-        with ThreadPoolExecutor(workers) as pool:
-            shares = pool.map(_scan_with_snapshot, [params] * workers, [snapshot] * workers,
-                              [starts[i::workers] for i in range(workers)], [pages] * workers)  # fmt: skip
-            parts = sorted((part for share in shares for part in share), key=lambda part: part[0])
+        for start in range(0, pages + 1, _PAGES):
+            last = start + _PAGES > pages
+            cursor.execute(
+                "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
+                "string_agg(int8send(COALESCE(prompt_simhash, 0)), ''::bytea), "
+                "string_agg(boolsend(prompt_simhash IS NOT NULL), ''::bytea), "
+                "string_agg(int8send(COALESCE(input_tokens, 0)), ''::bytea), "
+                "string_agg(int8send(COALESCE(output_tokens, 0)), ''::bytea), "
+                f"string_agg(int2send(COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0)::int2)"
+                ", ''::bytea), string_agg(boolsend(COALESCE(cot_requested, false)), ''::bytea) "
+                f"FROM {EVENTS} WHERE ctid >= '({start},0)'::tid"
+                + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid"),
+                binary=True,
+            )
+            account, ts, simhash, has, tokens_in, tokens_out, category, cot = cursor.fetchone()
+            if account is None:
+                continue
+            parts.append(
+                (
+                    _column(account, ">i8"),
+                    _column(ts, ">i8") + _PG_EPOCH_US,
+                    _column(simhash, ">i8").view(np.uint64),
+                    np.frombuffer(has, dtype=np.uint8).astype(bool),
+                    _column(tokens_in, ">i8"),
+                    _column(tokens_out, ">i8"),
+                    _column(category, ">i2"),
+                    np.frombuffer(cot, dtype=np.uint8).astype(bool),
+                )
+            )
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         none = np.zeros(0, dtype=bool)
         return EventArrays(empty, empty, empty.view(np.uint64), none, empty, empty, empty.astype(np.int16), none)
-    return EventArrays(*(np.concatenate(column) for column in zip(*(part[1] for part in parts), strict=True)))
-
-
-def _shareable_snapshot(cursor) -> str | None:
-    """This transaction's snapshot, exported for other connections; None when they could not share it."""
-    if not connection.in_atomic_block:
-        return None
-    # Rows this transaction wrote are invisible to the importers (tests write their events so).
-    cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
-    if not cursor.fetchone()[0]:
-        return None
-    cursor.execute("SELECT pg_export_snapshot()")
-    return cursor.fetchone()[0]
-
-
-def _scan_with_snapshot(params: dict, snapshot: str, starts: list[int], pages: int) -> list:
-    """`_scan_ranges` on a connection of its own, reading through the exported `snapshot`."""
-    with psycopg.connect(**params) as own, psycopg.Cursor(own) as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
-        return _scan_ranges(cursor, starts, pages)
-
-
-def _scan_ranges(cursor, starts: list[int], pages: int) -> list[tuple[int, tuple[np.ndarray, ...]]]:
-    """(first page, the columns of its events) for each range of `_PAGES` pages from these first pages."""
-    parts = []
-    for start in starts:
-        last = start + _PAGES > pages
-        cursor.execute(
-            "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
-            "string_agg(int8send(COALESCE(prompt_simhash, 0)), ''::bytea), "
-            "string_agg(boolsend(prompt_simhash IS NOT NULL), ''::bytea), "
-            "string_agg(int8send(COALESCE(input_tokens, 0)), ''::bytea), "
-            "string_agg(int8send(COALESCE(output_tokens, 0)), ''::bytea), "
-            f"string_agg(int2send(COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0)::int2)"
-            ", ''::bytea), string_agg(boolsend(COALESCE(cot_requested, false)), ''::bytea) "
-            f"FROM {EVENTS} WHERE ctid >= '({start},0)'::tid"
-            + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid"),
-            binary=True,
-        )
-        account, ts, simhash, has, tokens_in, tokens_out, category, cot = cursor.fetchone()
-        if account is None:
-            continue
-        columns = (
-            _column(account, ">i8"),
-            _column(ts, ">i8") + _PG_EPOCH_US,
-            _column(simhash, ">i8").view(np.uint64),
-            np.frombuffer(has, dtype=np.uint8).astype(bool),
-            _column(tokens_in, ">i8"),
-            _column(tokens_out, ">i8"),
-            _column(category, ">i2"),
-            np.frombuffer(cot, dtype=np.uint8).astype(bool),
-        )
-        parts.append((start, columns))
-    return parts
+    return EventArrays(*(np.concatenate(column) for column in zip(*parts, strict=True)))
