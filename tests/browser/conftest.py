@@ -46,6 +46,7 @@ def chromium_page(monkeypatch) -> Iterator[tuple[object, list[str]]]:
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
     # calls are still plain synchronous code, so Django's async guard is lifted for them.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -59,6 +60,10 @@ def chromium_page(monkeypatch) -> Iterator[tuple[object, list[str]]]:
         page.set_default_timeout(20_000)
         yield page, errors
         browser.close()
+        # Inside Playwright's context, Django's per-context connection handler is another one: the
+        # test's ORM calls opened a connection of their own. Closed here, where it is visible, or it
+        # outlives the run and the test database cannot be dropped ("being accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture
