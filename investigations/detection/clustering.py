@@ -172,26 +172,28 @@ def _load_values() -> tuple[dict[int, list[int]], dict[int, str], dict[int, int]
     """Members, kind and total count of every value shared by 2+ accounts (and not hopelessly common)."""
     ai, ind = AccountIndicator._meta.db_table, Indicator._meta.db_table
     identity = ",".join(f"'{kind}'" for kind in sorted(IDENTITY_KINDS))
-    members: dict[int, list[int]] = defaultdict(list)
-    kinds: dict[int, str] = {}
-    totals: dict[int, int] = {}
     known = ",".join(f"'{kind}'" for kind in sorted(RULES))
+    shared_values = (
+        f"SELECT id, kind, account_count FROM {ind} WHERE account_count >= 2 AND kind IN ({known}) "
+        f"AND (kind IN ({identity}) OR account_count <= %s)"
+    )
     with connection.cursor() as cursor:
+        # The values' kinds and counts once each, not repeated on each of their 470,000 member rows.
+        cursor.execute(shared_values, [ACCOUNT_CAP])
+        facts = {indicator_id: (kind, total) for indicator_id, kind, total in cursor.fetchall()}
         cursor.execute(
-            f"SELECT ai.indicator_id, ai.account_id, i.kind, i.account_count FROM {ai} ai "
-            f"JOIN {ind} i ON i.id = ai.indicator_id "
-            f"WHERE i.account_count >= 2 AND i.kind IN ({known}) "
-            f"AND (i.kind IN ({identity}) OR i.account_count <= %s) "
+            f"SELECT indicator_id, account_id FROM {ai} WHERE indicator_id IN (SELECT id FROM ({shared_values}) v) "
             # A fixed order: later stages break ties (values of equal size) in load order, and an
             # unordered (parallel) scan returns rows in a different order from run to run.
-            "ORDER BY ai.indicator_id, ai.account_id",
+            "ORDER BY indicator_id, account_id",
             [ACCOUNT_CAP],
         )
-        while rows := cursor.fetchmany(50_000):
-            for indicator_id, account_id, kind, total in rows:
-                members[indicator_id].append(account_id)
-                kinds[indicator_id] = kind
-                totals[indicator_id] = total
+        rows = cursor.fetchall()
+    members: dict[int, list[int]] = defaultdict(list)
+    for indicator_id, account_id in rows:
+        members[indicator_id].append(account_id)
+    kinds = {indicator_id: facts[indicator_id][0] for indicator_id in members}
+    totals = {indicator_id: facts[indicator_id][1] for indicator_id in members}
     return members, kinds, totals
 
 

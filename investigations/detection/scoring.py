@@ -107,14 +107,19 @@ def baseline_compute(*, exclude: Iterable[int] = ()) -> Baseline:
     Read through a plain cursor: every account's row, every run (0.7 s through the ORM at 200k).
     """
     skip = set(exclude)
-    categories = ", ".join(f"f.{name}" for name in AccountFeatures.CATEGORY_FIELDS)
+    # The flagged ids through their index, not a join: the join read every (wide) account row.
+    flagged = set(Account.objects.filter(flagged_at__isnull=False).values_list("id", flat=True))
+    categories = ", ".join(AccountFeatures.CATEGORY_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT f.account_id, f.events, f.output_tokens, f.cot_events, a.flagged_at IS NOT NULL, {categories} "
-            f"FROM {AccountFeatures._meta.db_table} f JOIN {Account._meta.db_table} a ON a.id = f.account_id"
+            f"SELECT account_id, events, output_tokens, cot_events, {categories} FROM {AccountFeatures._meta.db_table}"
         )
         rows = cursor.fetchall()
-    baseline = baseline_of(row[1:] for row in rows if row[0] not in skip)
+    baseline = baseline_of(
+        (events, out, cot, account in flagged, *cats)
+        for account, events, out, cot, *cats in rows
+        if account not in skip
+    )
     if skip and baseline.median_output_per_account == 0.0:
         return baseline_compute()  # every account is in a case: nothing else to compare with
     return baseline
