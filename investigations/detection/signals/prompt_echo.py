@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Max, Min
 
 from accounts.models import UsageEvent
-from investigations.detection.event_scan import EventArrays, day_number
+from investigations.detection.event_scan import EventArrays, day_number, distinct
 from investigations.detection.models import AccountLink
 from investigations.detection.signals import PairLink, links_replace, stored_links
 
@@ -124,9 +124,7 @@ def day_echo_pairs(acc: np.ndarray, ts: np.ndarray, sim: np.ndarray) -> dict[tup
         return {}
     # Pairs as single int64 keys: np.unique on 1-D arrays is far faster than with axis=1.
     both = np.concatenate(found, axis=1)
-    # Sorted and deduplicated by hand: np.unique hashes here, several times slower on millions of keys.
-    event_keys = np.sort(both[0] * len(acc) + both[1])
-    event_keys = event_keys[np.r_[True, event_keys[1:] != event_keys[:-1]]]
+    event_keys = distinct(both[0] * len(acc) + both[1])
     a1, a2 = acc[event_keys // len(acc)], acc[event_keys % len(acc)]
     lo, hi = np.minimum(a1, a2), np.maximum(a1, a2)
     keys, counts = np.unique((lo << 32) | hi, return_counts=True)
