@@ -74,11 +74,11 @@ def update_changed(model, fields: Sequence[str], objs: Sequence) -> None:
         changed = [obj for obj in objs if stored.get(obj.pk) != tuple(getattr(obj, name) for name in fields)]
         model.objects.bulk_update(changed, list(fields), batch_size=1000)
         return
-    is_json = [isinstance(column, models.JSONField) for column in columns]
-    rows = (
-        (obj.pk, *(json.dumps(v) if j else v for v, j in zip((getattr(obj, n) for n in fields), is_json, strict=True)))
-        for obj in objs
-    )
+
+    def cell(column, value):  # COPY reads JSON as its text
+        return json.dumps(value) if isinstance(column, models.JSONField) else value
+
+    rows = ((obj.pk, *(cell(column, getattr(obj, column.attname)) for column in columns)) for obj in objs)
     names = [column.column for column in columns]
     definition = ", ".join(f"{name} {column.db_type(connection)}" for name, column in zip(names, columns, strict=True))
     with connection.cursor() as cursor:

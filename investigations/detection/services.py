@@ -33,12 +33,7 @@ from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import indicators_refresh
 from investigations.detection.models import DetectionRun
-from investigations.detection.scoring import (
-    Baseline,
-    baseline_compute,
-    score_case,
-    scoring_inputs,
-)
+from investigations.detection.scoring import Baseline, baseline_compute, score_case, scoring_inputs
 from investigations.detection.signals.prompt_echo import (
     days_between,
     days_of,
@@ -273,8 +268,8 @@ class _CaseSync:
         self.clustering = clustering
         self.baseline = baseline
         self.refresh = refresh
-        # Evidence (the bulk of a membership row) is read only for the cases being refreshed.
-        # Cases are loaded once each, not joined to every membership row (24,000 copies of 1,200 cases).
+        # Evidence (the bulk of a membership row) is never read: `update_changed` compares it in the
+        # database. Cases are loaded once each, not joined to every membership row (24,000 copies).
         self.memberships: dict[int, CaseMembership] = {
             m.account_id: m for m in CaseMembership.objects.defer("evidence").iterator(chunk_size=5000)
         }
