@@ -31,6 +31,20 @@ _CATEGORY_VALUES = "{" + ",".join(CATEGORY_VALUES) + "}"
 _PAGES = 16_384
 
 
+# Each aggregated column costs about 1.5 s per 16M events on the server (a send call and an append
+# per row), so the small fields travel packed: both token counts (non-negative int4) in one int8,
+# the category code, CoT and "has a SimHash" in one int2. Eight columns took 14-15 s here, five 11-12 s.
+_CATEGORY_MASK, _COT, _HAS_SIMHASH = 0xF, 1 << 4, 1 << 5
+_SCAN_SQL = (
+    "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
+    "string_agg(int8send(COALESCE(prompt_simhash, 0)), ''::bytea), "
+    "string_agg(int8send((COALESCE(input_tokens, 0)::int8 << 32) | COALESCE(output_tokens, 0)), ''::bytea), "
+    f"string_agg(int2send((COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0) "
+    "| (COALESCE(cot_requested, false)::int << 4) | ((prompt_simhash IS NOT NULL)::int << 5))::int2), ''::bytea) "
+    f"FROM {EVENTS}"
+)
+
+
 @dataclass
 class EventArrays:
     """Every event as parallel arrays, in table order."""
@@ -109,30 +123,26 @@ def scan_events() -> EventArrays:
         for start in range(0, pages + 1, _PAGES):
             last = start + _PAGES > pages
             cursor.execute(
-                "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
-                "string_agg(int8send(COALESCE(prompt_simhash, 0)), ''::bytea), "
-                "string_agg(boolsend(prompt_simhash IS NOT NULL), ''::bytea), "
-                "string_agg(int8send(COALESCE(input_tokens, 0)), ''::bytea), "
-                "string_agg(int8send(COALESCE(output_tokens, 0)), ''::bytea), "
-                f"string_agg(int2send(COALESCE(array_position('{_CATEGORY_VALUES}'::text[], category::text), 0)::int2)"
-                ", ''::bytea), string_agg(boolsend(COALESCE(cot_requested, false)), ''::bytea) "
-                f"FROM {EVENTS} WHERE ctid >= '({start},0)'::tid"
+                _SCAN_SQL
+                + f" WHERE ctid >= '({start},0)'::tid"
                 + ("" if last else f" AND ctid < '({start + _PAGES},0)'::tid"),
                 binary=True,
             )
-            account, ts, simhash, has, tokens_in, tokens_out, category, cot = cursor.fetchone()
+            account, ts, simhash, tokens, flags = cursor.fetchone()
             if account is None:
                 continue
+            tokens = _column(tokens, ">i8")
+            flags = _column(flags, ">i2")
             parts.append(
                 (
                     _column(account, ">i8"),
                     _column(ts, ">i8") + _PG_EPOCH_US,
                     _column(simhash, ">i8").view(np.uint64),
-                    np.frombuffer(has, dtype=np.uint8).astype(bool),
-                    _column(tokens_in, ">i8"),
-                    _column(tokens_out, ">i8"),
-                    _column(category, ">i2"),
-                    np.frombuffer(cot, dtype=np.uint8).astype(bool),
+                    (flags & _HAS_SIMHASH).astype(bool),
+                    tokens >> 32,
+                    tokens & 0xFFFFFFFF,
+                    (flags & _CATEGORY_MASK).astype(np.int16),
+                    (flags & _COT).astype(bool),
                 )
             )
     if not parts:

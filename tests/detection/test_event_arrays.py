@@ -33,3 +33,41 @@ def test_account_codes_match_unique_with_inverse(accounts):
     assert np.array_equal(got, want)
     assert np.array_equal(index, want_index)
     assert np.array_equal(got[index], accounts)
+
+
+@pytest.mark.django_db
+def test_scan_events_returns_every_column_as_stored():
+    """The packed scan (tokens in one int8, category/CoT/SimHash flags in one int2) unpacks exactly."""
+    from datetime import UTC, datetime
+
+    from accounts.models import UsageEvent
+    from investigations.detection.event_scan import CATEGORY_VALUES, scan_events
+    from tests.accounts.factories import AccountFactory, UsageEventFactory
+
+    account = AccountFactory()
+    ts = datetime(2026, 2, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    rows = [
+        dict(input_tokens=None, output_tokens=None, category="", cot_requested=None, prompt_simhash=None),
+        dict(input_tokens=2**31 - 1, output_tokens=2**31 - 1, category="vision", cot_requested=True,
+             prompt_simhash=-(2**63)),
+        dict(input_tokens=0, output_tokens=7, category="chat", cot_requested=False, prompt_simhash=0),
+        dict(input_tokens=12, output_tokens=None, category="other", cot_requested=True, prompt_simhash=2**63 - 1),
+    ]  # fmt: skip
+    for i, fields in enumerate(rows):
+        UsageEventFactory(account=account, ts=ts.replace(second=i), **fields)
+    arrays = scan_events()
+    by_id = {e.ts.second: e for e in UsageEvent.objects.all()}
+    order = np.argsort(arrays.micros)
+    assert len(order) == len(rows)
+    for position, second in zip(order, sorted(by_id), strict=True):
+        event = by_id[second]
+        assert arrays.account[position] == account.pk
+        assert arrays.micros[position] == int(event.ts.timestamp()) * 1_000_000 + 123456
+        assert arrays.input_tokens[position] == (event.input_tokens or 0)
+        assert arrays.output_tokens[position] == (event.output_tokens or 0)
+        want_category = CATEGORY_VALUES.index(event.category) + 1 if event.category else 0
+        assert arrays.category[position] == want_category
+        assert arrays.cot[position] == bool(event.cot_requested)
+        assert arrays.has_simhash[position] == (event.prompt_simhash is not None)
+        if event.prompt_simhash is not None:
+            assert int(arrays.simhash[position].view(np.int64)) == event.prompt_simhash
