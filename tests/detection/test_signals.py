@@ -62,6 +62,41 @@ def test_the_index_answers_who_else_has_a_value_and_how_many():
     assert Indicator.objects.get(kind=Kind.PAYMENT, value="pf_same").account_count == 3
 
 
+def _index_rows() -> dict[tuple[int, int], tuple[int, str]]:
+    """(account, indicator) -> (events, row version) of every index row."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT account_id, indicator_id, events, xmin::text FROM detection_accountindicator")
+        return {(a, i): (n, version) for a, i, n, version in cursor.fetchall()}
+
+
+def test_a_full_rebuild_writes_only_the_rows_that_differ_and_equals_a_build_from_nothing():
+    a, b = AccountFactory(payment_fingerprint="pf_x"), AccountFactory(payment_fingerprint="pf_x")
+    UsageEventFactory(account=a, ip="203.0.113.1", asn=64500)
+    UsageEventFactory(account=b, ip="203.0.113.2", asn=64500)
+    indicators_refresh()
+    before = _index_rows()
+    # A count grows (a's IP and ASN), a row goes and another comes (b's card), the rest stays.
+    UsageEventFactory(account=a, ip="203.0.113.1", asn=64500)
+    b.payment_fingerprint = "pf_y"
+    b.save()
+    indicators_refresh()
+    after = _index_rows()
+
+    def key(kind, value, account):
+        return (account.pk, Indicator.objects.get(kind=kind, value=value).pk)
+
+    assert after[key(Kind.IP, "203.0.113.1", a)][0] == 2
+    assert key(Kind.PAYMENT, "pf_y", b) in after
+    assert (b.pk, key(Kind.PAYMENT, "pf_x", a)[1]) not in after
+    unchanged = set(before) & set(after)
+    unchanged -= {key(Kind.IP, "203.0.113.1", a), key(Kind.ASN, "64500", a)}
+    assert unchanged and all(after[row][1] == before[row][1] for row in unchanged)  # not rewritten
+
+    AccountIndicator.objects.all().delete()
+    indicators_refresh()
+    assert {row: n for row, (n, _) in _index_rows().items()} == {row: n for row, (n, _) in after.items()}
+
+
 def test_email_pattern_folds_counters():
     assert email_pattern("Li.Wei8812@mail.example") == "li.wei#@mail.example"
 
