@@ -11,12 +11,15 @@ the table's physical order, as the per-day queries returned them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import UsageEvent
 from investigations.detection.event_stage import EVENTS
@@ -150,3 +153,41 @@ def scan_events() -> EventArrays:
         none = np.zeros(0, dtype=bool)
         return EventArrays(empty, empty, empty.view(np.uint64), none, empty, empty, empty.astype(np.int16), none)
     return EventArrays(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+@contextmanager
+def scan_alongside(*, background: bool) -> Iterator[Future[EventArrays]]:
+    """`scan_events` on a second connection, at this transaction's snapshot, while the caller goes on.
+
+    The scan is one server process sending rows to this one; the full run's next statement
+    (the grouped stage) is another read of the whole table. Side by side, one core each, they
+    took 15-16 s on the 16M-event bench database, where one after the other took 24-29 s.
+    The second connection imports this transaction's snapshot, so both read exactly the same events.
+
+    `background` only when this transaction is the outermost one and REPEATABLE READ:
+    rows written before in the same transaction (a test's) are invisible to another
+    connection, so then the scan runs here, before the caller goes on.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-scan") as pool:
+        if not background:
+            future: Future[EventArrays] = Future()
+            future.set_result(scan_events())
+            yield future
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+        # The pool's exit waits for the scan even when the caller fails: the snapshot is only
+        # importable while this transaction is open.
+        yield pool.submit(_scan_at, snapshot)
+
+
+def _scan_at(snapshot: str) -> EventArrays:
+    """In the scan's own thread: its own connection, reading at the given exported snapshot."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            return scan_events()
+    finally:
+        connection.close()

@@ -27,7 +27,7 @@ from accounts.models import Account, UsageEvent
 from config.db import chunked, update_changed
 from investigations.detection.batches import batch_apply, records_rebuild
 from investigations.detection.clustering import Clustering, cluster_accounts
-from investigations.detection.event_scan import scan_events
+from investigations.detection.event_scan import scan_alongside
 from investigations.detection.event_stage import stage_events
 from investigations.detection.evidence import case_evidence, indicator_values
 from investigations.detection.features import features_refresh
@@ -136,17 +136,19 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             else:
                 scope, days, snapshots = batch_scope(batch_id)
             t = step("scope", t)
-            with _one_snapshot():
+            with _one_snapshot() as own_transaction:
                 if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
                     applied = batch_apply(batch_id, scope)
                 elif connection.vendor == "postgresql":
-                    # One read of every event's time and prompt hash serves the rhythm, echoes and lockstep.
-                    arrays = scan_events()
+                    # One read of every event's time and prompt hash serves the rhythm, echoes and lockstep;
+                    # it runs alongside the grouped stage, the other read of the whole table.
+                    with scan_alongside(background=own_transaction) as scanned, connection.cursor() as cursor:
+                        stage_events(cursor, None)
+                        t = step("stage", t)
+                        arrays = scanned.result()
                     days = days_of(arrays)
                     t = step("scan", t)
                     with connection.cursor() as cursor:
-                        stage_events(cursor, None)
-                        t = step("stage", t)
                         features_refresh(staged=True, arrays=arrays)
                         t = step("features", t)
                         records_rebuild(cursor, None)
@@ -195,7 +197,8 @@ def _one_snapshot():
 
     The features, the indicator index and the batch records that say which events
     they include are written by several statements; under READ COMMITTED a batch
-    committing in between would be in some of them and not in others.
+    committing in between would be in some of them and not in others. Yields whether
+    this is its own transaction on PostgreSQL: then another connection can share its snapshot.
     """
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -205,7 +208,7 @@ def _one_snapshot():
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 # Grouping 16M events by account and value spills to disk at the default 4 MB.
                 cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        yield
+        yield outermost and connection.vendor == "postgresql"
 
 
 def _refresh_portable(scope: Sequence[int] | None, step, t: float) -> float:

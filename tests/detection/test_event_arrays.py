@@ -71,3 +71,51 @@ def test_scan_events_returns_every_column_as_stored():
         assert arrays.has_simhash[position] == (event.prompt_simhash is not None)
         if event.prompt_simhash is not None:
             assert int(arrays.simhash[position].view(np.int64)) == event.prompt_simhash
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_scan_reads_on_its_own_connection_at_the_callers_snapshot(monkeypatch):
+    """The full run's scan, alongside the stage, sees exactly the events of the run's transaction."""
+    import threading
+    from datetime import UTC, datetime
+
+    from django.db import connection, transaction
+
+    from investigations.detection import event_scan
+    from tests.accounts.factories import AccountFactory, UsageEventFactory
+
+    account = AccountFactory()
+    for second in range(3):
+        UsageEventFactory(account=account, ts=datetime(2026, 2, 1, 12, 0, second, tzinfo=UTC))
+    backends = []
+    committed = threading.Event()
+    real_scan = event_scan.scan_events
+
+    def recording_scan():
+        committed.wait(10)  # read only after the other event is committed
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backends.append(cursor.fetchone()[0])
+        return real_scan()
+
+    monkeypatch.setattr(event_scan, "scan_events", recording_scan)
+
+    def commit_another_event():  # on a connection of its own, after the snapshot was taken
+        UsageEventFactory(account=account, ts=datetime(2026, 2, 1, 13, 0, 0, tzinfo=UTC))
+        connection.close()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_backend_pid()")
+            own_backend = cursor.fetchone()[0]
+        with event_scan.scan_alongside(background=True) as scanned:
+            writer = threading.Thread(target=commit_another_event)
+            writer.start()
+            writer.join()
+            committed.set()
+            arrays = scanned.result()
+        here = real_scan()
+    assert backends and backends[0] != own_backend
+    assert len(arrays.account) == 3  # the event committed after the snapshot is not in it
+    assert np.array_equal(arrays.micros, here.micros) and np.array_equal(arrays.account, here.account)

@@ -33,3 +33,14 @@ def test_it_opens_one_case_per_operator_and_avoids_the_traps(world):
     cases = _case_accounts()
     by_prefix = {frozenset(a.split("_")[1] for a in accts) for accts in cases.values()}
     assert by_prefix == {frozenset({"alpha"}), frozenset({"bravo"}), frozenset({"uni"}), frozenset({"ent"})}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_run_in_its_own_transaction_scans_alongside_and_finds_the_same_cases():
+    """Outside a test's transaction the event scan runs on a second connection: same outcome."""
+    world = build_world()
+    run = detection_run(full=True)
+    assert list(run.stats["timings"])[:3] == ["scope", "stage", "scan"]
+    result = evaluate(truth=world.truth())
+    assert result["bcubed_f1"] >= 0.95 and result["non_attacker_in_attacker_cases"] == 0
+    assert len(_case_accounts()) == 4
