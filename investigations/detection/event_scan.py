@@ -11,6 +11,7 @@ the table's physical order, as the per-day queries returned them.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -191,3 +192,16 @@ def _scan_at(snapshot: str) -> EventArrays:
             return scan_events()
     finally:
         connection.close()
+        _release_freed_memory()
+
+
+def _release_freed_memory() -> None:
+    """Hand the scan thread's freed buffers back to the system (glibc only; elsewhere a no-op).
+
+    glibc gives each thread its own heap and keeps what is freed there for that thread, which
+    has ended: without this the full run's peak memory was 0.37 GB higher (1.86 GB against 1.49).
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
