@@ -107,11 +107,14 @@ def index_values(
     then needs no second pass rewriting the count of every value it has just inserted.
     """
     count = f"COUNT(DISTINCT {counted_by})" if counted_by else "0"
+    # Values already indexed are left out before grouping: a full run over existing values
+    # counted every one of them only for ON CONFLICT to drop the result.
     cursor.execute(
         f"INSERT INTO {_IND} (kind, value, account_count) "
-        f"SELECT %s, {expr}, {count} FROM {table} e WHERE {cond}{scope} GROUP BY {expr} "
-        f"ON CONFLICT (kind, value) DO NOTHING",
-        [kind, *params],
+        f"SELECT %s, {expr}, {count} FROM {table} e WHERE {cond}{scope} "
+        f"AND NOT EXISTS (SELECT 1 FROM {_IND} known WHERE known.kind = %s AND known.value = {expr}) "
+        f"GROUP BY {expr} ON CONFLICT (kind, value) DO NOTHING",
+        [kind, *params, kind],
     )
 
 
