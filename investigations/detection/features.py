@@ -42,6 +42,14 @@ _UPDATE_FIELDS = [
     "first_seen",
     "last_seen",
 ]
+# Rows whose values did not change are not rewritten: a full run would otherwise leave a dead
+# version of all 200,000 rows behind (and write them all to the WAL) to change a handful.
+_UPSERT = (
+    "ON CONFLICT (account_id) DO UPDATE SET "
+    + ", ".join(f"{field} = excluded.{field}" for field in _UPDATE_FIELDS)
+    + f" WHERE ({', '.join(f't.{field}' for field in _UPDATE_FIELDS)}) "
+    + f"IS DISTINCT FROM ({', '.join(f'excluded.{field}' for field in _UPDATE_FIELDS)})"
+)
 
 
 def _scopes(account_ids: Sequence[int] | None) -> Iterable[Q]:
@@ -183,12 +191,11 @@ def _refresh_from_arrays(cursor, arrays: EventArrays) -> int:
                 lines.clear()
         copy.write("".join(lines))
     cursor.execute(
-        f"INSERT INTO {TABLE} ({columns}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
+        f"INSERT INTO {TABLE} AS t ({columns}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
         "SELECT f.*, COALESCE(d.ips, 0), COALESCE(d.asns, 0), COALESCE(d.keys, 0), now() FROM hw_features_all f "
         "LEFT JOIN (SELECT account_id, COUNT(DISTINCT ip) AS ips, COUNT(DISTINCT asn) AS asns, "
         f"COUNT(DISTINCT api_key_id) FILTER (WHERE api_key_id <> '') AS keys FROM {STAGE} GROUP BY account_id) d "
-        "ON d.account_id = f.account_id "
-        "ON CONFLICT (account_id) DO UPDATE SET " + ", ".join(f"{field} = excluded.{field}" for field in _UPDATE_FIELDS)
+        f"ON d.account_id = f.account_id {_UPSERT}"
     )
     written = cursor.rowcount
     cursor.execute("DROP TABLE hw_features_all")
@@ -199,14 +206,12 @@ def _refresh_sql(cursor, ids: Sequence[int] | None) -> int:
     """PostgreSQL: grouped passes over the events, written with `INSERT ... ON CONFLICT` (the stage is built)."""
     scope, params = scope_sql("e.account_id", ids)
     cursor.execute(
-        f"INSERT INTO {TABLE} ({FEATURE_COLUMNS}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
+        f"INSERT INTO {TABLE} AS t ({FEATURE_COLUMNS}, distinct_ips, distinct_asns, distinct_keys, updated_at) "
         f"SELECT f.*, COALESCE(d.ips, 0), COALESCE(d.asns, 0), COALESCE(d.keys, 0), now() "
         f"FROM ({features_select_sql(EVENTS, scope)}) f "
         "LEFT JOIN (SELECT account_id, COUNT(DISTINCT ip) AS ips, COUNT(DISTINCT asn) AS asns, "
         f"COUNT(DISTINCT api_key_id) FILTER (WHERE api_key_id <> '') AS keys FROM {STAGE} GROUP BY account_id) d "
-        "ON d.account_id = f.account_id "
-        "ON CONFLICT (account_id) DO UPDATE SET "
-        + ", ".join(f"{field} = excluded.{field}" for field in _UPDATE_FIELDS),
+        f"ON d.account_id = f.account_id {_UPSERT}",
         params * 2,
     )
     return cursor.rowcount
@@ -220,7 +225,7 @@ def features_refresh(
     `staged` (all accounts only): the caller has just built the event stage for
     every account (a full run builds it once for the features and the indicator index);
     `arrays` (all accounts only): every event's time, read once for the whole run.
-    Returns the number of accounts written.
+    Returns the number of rows written: new, or with a value that changed (PostgreSQL).
     """
     if connection.vendor != "postgresql":
         return _refresh_portable(account_ids)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from accounts.models import Account
+from accounts.models import Account, UsageEvent
 from investigations.detection.models import AccountBatch, AccountFeatures, AccountIndicator, Indicator
 from investigations.detection.services import detection_run
 from tests.accounts.factories import AccountFactory, UsageEventFactory
@@ -77,3 +77,38 @@ def test_adding_a_batch_equals_recomputing_and_a_retried_or_grown_batch_stays_ex
     assert _state() == added
     assert AccountFeatures.objects.get(account=old).distinct_keys == 2
     assert Indicator.objects.get(kind="payment", value="pf_shared").account_count == 2
+
+
+def _versions(table: str, key: str) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key}, xmin::text FROM {table}")
+        return {row[:-1]: row[-1] for row in cursor.fetchall()}
+
+
+def test_a_full_run_rewrites_only_the_features_and_records_that_changed():
+    a, b, c, quiet = (AccountFactory() for _ in range(4))
+    _events(a, 1, 3, start=START, key="key_a", ip="203.0.113.1")
+    _events(b, 1, 2, start=START, key="key_b", ip="203.0.113.2")
+    _events(quiet, 1, 2, start=START, key="key_q", ip="203.0.113.3")
+    UsageEventFactory(account=quiet, ts=START, batch_id=None)  # loaded outside any batch
+    detection_run(full=True)
+    features = _versions("detection_accountfeatures", "account_id")
+    records = _versions("detection_accountbatch", "account_id, batch_id")
+
+    _events(a, 2, 2, start=START + timedelta(days=1), key="key_a", ip="203.0.113.1")
+    UsageEvent.objects.filter(account=b, batch_id=1).delete()
+    _events(b, 3, 1, start=START, key="key_b", ip="203.0.113.2")
+    _events(c, 3, 1, start=START, key="key_c", ip="203.0.113.4")
+    detection_run(full=True)
+    after = _state()
+    assert _versions("detection_accountfeatures", "account_id")[(quiet.pk,)] == features[(quiet.pk,)]
+    now = _versions("detection_accountbatch", "account_id, batch_id")
+    assert now[(quiet.pk, 1)] == records[(quiet.pk, 1)] and now[(quiet.pk, None)] == records[(quiet.pk, None)]
+    assert (b.pk, 1) not in now and {(a.pk, 2), (b.pk, 3), (c.pk, 3)} <= set(now)
+
+    # And the same state as derived from nothing.
+    AccountFeatures.objects.all().delete()
+    AccountBatch.objects.all().delete()
+    AccountIndicator.objects.all().delete()
+    detection_run(full=True)
+    assert _state() == after
