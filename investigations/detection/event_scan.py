@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -113,7 +113,8 @@ def scan_events() -> EventArrays:
     Each query returns one row per range of pages: every column as one binary
     string of big-endian values (`int8send`, `timestamptz_send`), which numpy
     reads without a Python object per event. (A binary COPY hands them over a
-    row at a time through Python, 30 s for 8M events.) Ranges of `ctid` keep the
+    row at a time through Python, 30 s for 8M events; its raw stream parsed as a numpy
+    record array took 24.9 s for 16M, where these queries took 19.5 s.) Ranges of `ctid` keep the
     table's order and are read as TID range scans, one sequential pass in all.
     """
     parts: list[tuple[np.ndarray, ...]] = []
@@ -201,7 +202,5 @@ def _release_freed_memory() -> None:
     glibc gives each thread its own heap and keeps what is freed there for that thread, which
     has ended: without this the full run's peak memory was 0.37 GB higher (1.86 GB against 1.49).
     """
-    try:
+    with suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

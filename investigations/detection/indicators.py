@@ -194,8 +194,7 @@ def _write_differences(cursor) -> None:
         cursor.execute(f"ANALYZE {_DIFF}")
         cursor.execute(f"DELETE FROM {_AI} WHERE id IN (SELECT id FROM {_DIFF} WHERE account_id IS NULL)")
         cursor.execute(
-            f"UPDATE {_AI} ai SET events = d.events FROM {_DIFF} d "
-            "WHERE d.id = ai.id AND d.account_id IS NOT NULL"
+            f"UPDATE {_AI} ai SET events = d.events FROM {_DIFF} d WHERE d.id = ai.id AND d.account_id IS NOT NULL"
         )
         source = f"{_DIFF} n WHERE n.id IS NULL"
     else:

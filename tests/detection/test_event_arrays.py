@@ -47,11 +47,12 @@ def test_scan_events_returns_every_column_as_stored():
     account = AccountFactory()
     ts = datetime(2026, 2, 1, 12, 0, 0, 123456, tzinfo=UTC)
     rows = [
-        dict(input_tokens=None, output_tokens=None, category="", cot_requested=None, prompt_simhash=None),
-        dict(input_tokens=2**31 - 1, output_tokens=2**31 - 1, category="vision", cot_requested=True,
-             prompt_simhash=-(2**63)),
-        dict(input_tokens=0, output_tokens=7, category="chat", cot_requested=False, prompt_simhash=0),
-        dict(input_tokens=12, output_tokens=None, category="other", cot_requested=True, prompt_simhash=2**63 - 1),
+        {"input_tokens": None, "output_tokens": None, "category": "", "cot_requested": None, "prompt_simhash": None},
+        {"input_tokens": 2**31 - 1, "output_tokens": 2**31 - 1, "category": "vision", "cot_requested": True,
+         "prompt_simhash": -(2**63)},
+        {"input_tokens": 0, "output_tokens": 7, "category": "chat", "cot_requested": False, "prompt_simhash": 0},
+        {"input_tokens": 12, "output_tokens": None, "category": "other", "cot_requested": True,
+         "prompt_simhash": 2**63 - 1},
     ]  # fmt: skip
     for i, fields in enumerate(rows):
         UsageEventFactory(account=account, ts=ts.replace(second=i), **fields)
