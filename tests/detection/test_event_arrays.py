@@ -53,6 +53,9 @@ def test_scan_events_returns_every_column_as_stored():
         {"input_tokens": 0, "output_tokens": 7, "category": "chat", "cot_requested": False, "prompt_simhash": 0},
         {"input_tokens": 12, "output_tokens": None, "category": "other", "cot_requested": True,
          "prompt_simhash": 2**63 - 1},
+        # Not accepted by ingest, but the columns allow it: packing must not mix the two counts.
+        {"input_tokens": -5, "output_tokens": -(2**31), "category": "coding", "cot_requested": False,
+         "prompt_simhash": 1},
     ]  # fmt: skip
     for i, fields in enumerate(rows):
         UsageEventFactory(account=account, ts=ts.replace(second=i), **fields)
