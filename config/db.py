@@ -89,3 +89,47 @@ def update_changed(model, fields: Sequence[str], objs: Sequence) -> None:
             f"AND ({', '.join(f't.{n}' for n in names)}) IS DISTINCT FROM ({', '.join(f'u.{n}' for n in names)})"
         )
         cursor.execute("DROP TABLE hw_update")
+
+
+def replace_rows(cursor, table: str, source: str, keys: Sequence[str], value: str, *, nullable: str = "") -> None:
+    """PostgreSQL: make `table`'s rows equal to the temporary table `source`, writing only what differs.
+
+    Both hold the columns `keys` (unique together in `table`, and NOT NULL in `source` but for
+    `nullable`, a key compared through COALESCE with -1) and `value`; `table` has an `id`. One
+    full join finds every difference (a row gone, a value changed, a row new) into a small
+    table the writes then read: on a full detection run the derived rows (1.9M indicator rows,
+    200k batch records) are nearly all unchanged, and rewriting them left as many dead rows.
+    An empty `table` (a first run) takes `source` as it is.
+    """
+
+    def key(side: str, column: str) -> str:
+        return f"COALESCE({side}.{column}, -1)" if column == nullable else f"{side}.{column}"
+
+    same = " AND ".join(f"{key('n', k)} = {key('t', k)}" for k in keys)
+    columns = ", ".join([*keys, value])
+    order = ", ".join(f"n.{k}" for k in keys)
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    if cursor.fetchone()[0]:
+        # Hash joins only. After a VACUUM while the table was empty its statistics still say so, and
+        # the planner picks a nested loop that re-scans it for every row: quadratic, 300k of 1.9M
+        # indicator rows in 19 minutes here. (The key expressions are hashable; IS NOT DISTINCT FROM is not.)
+        with local_settings(cursor, {"enable_nestloop": "off"}):
+            cursor.execute("DROP TABLE IF EXISTS hw_diff")
+            cursor.execute(
+                f"CREATE TEMP TABLE hw_diff AS SELECT t.id, {', '.join(f'n.{c}' for c in [*keys, value])} "
+                f"FROM {source} n FULL JOIN {table} t ON {same} "
+                f"WHERE n.{keys[0]} IS NULL OR t.id IS NULL OR t.{value} <> n.{value}"
+            )
+        cursor.execute("ANALYZE hw_diff")
+        cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM hw_diff WHERE {keys[0]} IS NULL)")
+        cursor.execute(
+            f"UPDATE {table} t SET {value} = d.{value} FROM hw_diff d WHERE d.id = t.id AND d.{keys[0]} IS NOT NULL"
+        )
+        source = "hw_diff n WHERE n.id IS NULL"
+    else:
+        source = f"{source} n"
+    # In the unique index's order: each leaf page is visited once, not once per row (a first run's
+    # 1.9M indicator rows went in in 13 s instead of 27 s here).
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {', '.join(f'n.{c}' for c in [*keys, value])} "
+                   f"FROM {source} ORDER BY {order}")  # fmt: skip
+    cursor.execute("DROP TABLE IF EXISTS hw_diff")

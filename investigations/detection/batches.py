@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from config.db import chunked, local_settings, temp_table_from_rows
+from config.db import chunked, local_settings, replace_rows, temp_table_from_rows
 from investigations.detection.event_stage import CHUNK, EVENTS, STAGE, scope_sql, stage_drop, stage_events
 from investigations.detection.features import CATEGORIES, features_refresh
 from investigations.detection.features import TABLE as FEATURES
@@ -63,9 +63,7 @@ def records_rebuild(cursor, ids: Sequence[int] | None) -> None:
 def _records_rebuild_all(cursor) -> None:
     """Every account: write only the records that differ (a full run, between batches, changes almost none).
 
-    Deleting and inserting all of them left 200,000 dead rows behind per full run.
-    Batch ids compare through COALESCE (events loaded outside a batch have none): a
-    hashable `=`, where IS NOT DISTINCT FROM would rule out hash joins.
+    Batch ids may be NULL (events loaded outside a batch).
     """
     cursor.execute("DROP TABLE IF EXISTS hw_records")
     cursor.execute(
@@ -73,18 +71,7 @@ def _records_rebuild_all(cursor) -> None:
         "GROUP BY account_id, batch_id"
     )
     cursor.execute("ANALYZE hw_records")
-    same = "n.account_id = r.account_id AND COALESCE(n.batch_id, -1) = COALESCE(r.batch_id, -1)"
-    # Hash joins only: statistics from a VACUUM while the table was empty would otherwise pick a
-    # nested loop that re-scans it per row (see indicators._write_differences).
-    with local_settings(cursor, {"enable_nestloop": "off"}):
-        cursor.execute(f"DELETE FROM {_RECORDS} r WHERE NOT EXISTS (SELECT 1 FROM hw_records n WHERE {same})")
-        cursor.execute(
-            f"UPDATE {_RECORDS} r SET events = n.events FROM hw_records n WHERE {same} AND r.events <> n.events"
-        )
-        cursor.execute(
-            f"INSERT INTO {_RECORDS} (account_id, batch_id, events) SELECT n.account_id, n.batch_id, n.events "
-            f"FROM hw_records n WHERE NOT EXISTS (SELECT 1 FROM {_RECORDS} r WHERE {same})"
-        )
+    replace_rows(cursor, _RECORDS, "hw_records", ["account_id", "batch_id"], "events", nullable="batch_id")
     cursor.execute("DROP TABLE hw_records")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from config.db import chunked, local_settings
+from config.db import chunked, replace_rows
 from investigations.detection.event_stage import CHUNK, STAGE, scope_sql, stage_drop, stage_events
 from investigations.detection.models import AccountIndicator, Indicator
 
@@ -153,7 +153,7 @@ def _rebuild_all(cursor) -> int:
     for kind, expr, cond in profile_sources():
         _index_source(cursor, _ACCOUNTS, kind, expr, cond, None, into=_ROWS)
     cursor.execute(f"ANALYZE {_ROWS}")
-    _write_differences(cursor)
+    replace_rows(cursor, _AI, _ROWS, ["account_id", "indicator_id"], "events")
     cursor.execute(f"CREATE TEMP TABLE hw_index_counts AS SELECT indicator_id, COUNT(*) AS n FROM {_ROWS} GROUP BY 1")
     cursor.execute(
         f"UPDATE {_IND} SET account_count = c.n FROM hw_index_counts c "
@@ -167,45 +167,6 @@ def _rebuild_all(cursor) -> int:
     accounts = cursor.fetchone()[0]
     cursor.execute(f"DROP TABLE {_ROWS}, hw_index_counts")
     return accounts
-
-
-_DIFF = "hw_index_diff"
-
-
-def _write_differences(cursor) -> None:
-    """Make the index table equal to the derived rows, writing only the rows that differ.
-
-    One full join finds every difference (a row gone, a count changed, a row new): three
-    separate anti-joins and joins over 1.9M rows took 6 s here, where the one join takes about 2.
-    """
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_AI})")
-    if cursor.fetchone()[0]:
-        same = "n.account_id = ai.account_id AND n.indicator_id = ai.indicator_id"
-        # Hash joins only. After a VACUUM while the index table was empty its statistics still say so,
-        # and the planner picks a nested loop that re-scans the table for every row: quadratic,
-        # 300k of 1.9M rows in 19 minutes here.
-        with local_settings(cursor, {"enable_nestloop": "off"}):
-            cursor.execute(f"DROP TABLE IF EXISTS {_DIFF}")
-            cursor.execute(
-                f"CREATE TEMP TABLE {_DIFF} AS SELECT ai.id, n.account_id, n.indicator_id, n.events "
-                f"FROM {_ROWS} n FULL JOIN {_AI} ai ON {same} "
-                "WHERE n.account_id IS NULL OR ai.id IS NULL OR ai.events <> n.events"
-            )
-        cursor.execute(f"ANALYZE {_DIFF}")
-        cursor.execute(f"DELETE FROM {_AI} WHERE id IN (SELECT id FROM {_DIFF} WHERE account_id IS NULL)")
-        cursor.execute(
-            f"UPDATE {_AI} ai SET events = d.events FROM {_DIFF} d WHERE d.id = ai.id AND d.account_id IS NOT NULL"
-        )
-        source = f"{_DIFF} n WHERE n.id IS NULL"
-    else:
-        source = f"{_ROWS} n"  # a first run: every row is new
-    # In the unique index's order: each leaf page is visited once, not once per row (a first run's
-    # 1.9M rows went in in 13 s instead of 27 s here).
-    cursor.execute(
-        f"INSERT INTO {_AI} (account_id, indicator_id, events) SELECT n.account_id, n.indicator_id, n.events "
-        f"FROM {source} ORDER BY n.account_id, n.indicator_id"
-    )
-    cursor.execute(f"DROP TABLE IF EXISTS {_DIFF}")
 
 
 def _indicator_ids_of(cursor, ids: Sequence[int]) -> set[int]:
