@@ -36,8 +36,9 @@ _PAGES = 16_384
 
 
 # Each aggregated column costs about 1.5 s per 16M events on the server (a send call and an append
-# per row), so the small fields travel packed: both token counts (int4; the low half exact for any sign) in one int8,
-# the category code, CoT and "has a SimHash" in one int2. Eight columns took 14-15 s here, five 11-12 s.
+# per row), so the small fields travel packed: both token counts (int4, the output count in the low
+# 32 bits whatever its sign) in one int8, the category code, CoT and "has a SimHash" in one int2.
+# Eight columns took 14-15 s here, five 11-12 s.
 _CATEGORY_MASK, _COT, _HAS_SIMHASH = 0xF, 1 << 4, 1 << 5
 _SCAN_SQL = (
     "SELECT string_agg(int8send(account_id), ''::bytea), string_agg(timestamptz_send(ts), ''::bytea), "
@@ -171,17 +172,17 @@ def scan_alongside(*, background: bool) -> Iterator[Future[EventArrays]]:
     rows written before in the same transaction (a test's) are invisible to another
     connection, so then the scan runs here, before the caller goes on.
     """
+    if not background:
+        done: Future[EventArrays] = Future()
+        done.set_result(scan_events())
+        yield done
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+    # The pool's exit waits for the scan even when the caller fails: the snapshot is only
+    # importable while this transaction is open.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-scan") as pool:
-        if not background:
-            future: Future[EventArrays] = Future()
-            future.set_result(scan_events())
-            yield future
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_export_snapshot()")
-            snapshot = cursor.fetchone()[0]
-        # The pool's exit waits for the scan even when the caller fails: the snapshot is only
-        # importable while this transaction is open.
         yield pool.submit(_scan_at, snapshot)
 
 
