@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 
@@ -21,6 +22,36 @@ def chunked(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]
     size = size or IN_CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@contextmanager
+def alongside(*, background: bool, name: str) -> Iterator[Callable[..., Future]]:
+    """Yields `submit(fn, **kwargs)`, which runs `fn` in a thread on its own connection while the
+    caller goes on (`background`), or at once, here (then its error is raised by `submit`).
+
+    In the thread, `fn` sees only what is committed: use `background` only outside any
+    transaction of the caller's that wrote what `fn` reads (a test's, for one). The block's
+    exit waits for the thread, also when the caller fails.
+    """
+    if not background:
+
+        def now(fn: Callable[..., Any], **kwargs: Any) -> Future:
+            done: Future = Future()
+            done.set_result(fn(**kwargs))
+            return done
+
+        yield now
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
+        yield lambda fn, **kwargs: pool.submit(_on_own_connection, fn, kwargs)
+
+
+def _on_own_connection(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """In a helper thread: Django gave it a connection of its own, closed when `fn` is done."""
+    try:
+        return fn(**kwargs)
+    finally:
+        connection.close()
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,6 +23,7 @@ import psycopg
 from django.db import connection, transaction
 
 from accounts.models import UsageEvent
+from config.db import alongside
 from investigations.detection.event_stage import EVENTS
 
 # PostgreSQL's binary timestamps count microseconds from 2000-01-01 UTC.
@@ -172,18 +173,16 @@ def scan_alongside(*, background: bool) -> Iterator[Future[EventArrays]]:
     rows written before in the same transaction (a test's) are invisible to another
     connection, so then the scan runs here, before the caller goes on.
     """
-    if not background:
-        done: Future[EventArrays] = Future()
-        done.set_result(scan_events())
-        yield done
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_export_snapshot()")
-        snapshot = cursor.fetchone()[0]
-    # The pool's exit waits for the scan even when the caller fails: the snapshot is only
-    # importable while this transaction is open.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-scan") as pool:
-        yield pool.submit(_scan_at, snapshot)
+    with alongside(background=background, name="event-scan") as submit:
+        if not background:
+            yield submit(scan_events)
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+        # The exit waits for the scan even when the caller fails: the snapshot is only
+        # importable while this transaction is open.
+        yield submit(_scan_at, snapshot=snapshot)
 
 
 def _scan_at(snapshot: str) -> EventArrays:
@@ -194,7 +193,6 @@ def _scan_at(snapshot: str) -> EventArrays:
             cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
             return scan_events()
     finally:
-        connection.close()
         _release_freed_memory()
 
 

@@ -24,7 +24,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import Account, UsageEvent
-from config.db import chunked, update_changed
+from config.db import alongside, chunked, update_changed
 from investigations.detection.batches import batch_apply, records_rebuild
 from investigations.detection.clustering import Clustering, cluster_accounts
 from investigations.detection.event_scan import scan_alongside
@@ -136,38 +136,45 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             else:
                 scope, days, snapshots = batch_scope(batch_id)
             t = step("scope", t)
-            with _one_snapshot() as own_transaction:
-                if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
-                    applied = batch_apply(batch_id, scope)
-                elif connection.vendor == "postgresql":
-                    # One read of every event's time and prompt hash serves the rhythm, echoes and lockstep;
-                    # it runs alongside the grouped stage, the other read of the whole table.
-                    with scan_alongside(background=own_transaction) as scanned, connection.cursor() as cursor:
-                        stage_events(cursor, None)
-                        t = step("stage", t)
-                        arrays = scanned.result()
-                    days = days_of(arrays)
-                    t = step("scan", t)
-                    with connection.cursor() as cursor:
-                        features_refresh(staged=True, arrays=arrays)
-                        t = step("features", t)
-                        records_rebuild(cursor, None)
-                    indicators_refresh(staged=True)
-                else:
-                    t = _refresh_portable(scope, step, t)
-            if connection.vendor == "postgresql":
-                # The commit runs the deferred foreign-key checks of every row written: part of the step.
-                t = step("indicators" if mode == DetectionRun.Mode.FULL else "batch_apply", t)
-            with transaction.atomic():
-                prompt_echo_refresh(days=days, arrays=arrays)
-                t = step("prompt_echo", t)
-                signup_burst_refresh(snapshots)
+            # Prompt echoes and synchronized activity read only events and write only their links:
+            # they run on a second connection while this one refreshes the account state.
+            background = connection.vendor == "postgresql" and not connection.in_atomic_block
+            with alongside(background=background, name="detection-signals") as submit:
+                behaviour = None
+                with _one_snapshot() as own_transaction:
+                    if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
+                        behaviour = submit(_behaviour_refresh, days=days, batch_id=batch_id, scope=scope, arrays=None)
+                        applied = batch_apply(batch_id, scope)
+                    elif connection.vendor == "postgresql":
+                        # One read of every event's time and prompt hash serves the rhythm, echoes and
+                        # lockstep; it runs alongside the grouped stage, the other read of the whole table.
+                        with scan_alongside(background=own_transaction) as scanned, connection.cursor() as cursor:
+                            stage_events(cursor, None)
+                            t = step("stage", t)
+                            arrays = scanned.result()
+                        days = days_of(arrays)
+                        t = step("scan", t)
+                        behaviour = submit(_behaviour_refresh, days=days, batch_id=None, scope=None, arrays=arrays)
+                        with connection.cursor() as cursor:
+                            features_refresh(staged=True, arrays=arrays)
+                            t = step("features", t)
+                            records_rebuild(cursor, None)
+                        indicators_refresh(staged=True)
+                    else:
+                        t = _refresh_portable(scope, step, t)
+                if connection.vendor == "postgresql":
+                    # The commit runs the deferred foreign-key checks of every row written: part of the step.
+                    t = step("indicators" if mode == DetectionRun.Mode.FULL else "batch_apply", t)
+                # Sign-up bursts read the e-mail pattern rows that the state refresh has just written.
+                with transaction.atomic():
+                    signup_burst_refresh(snapshots)
                 t = step("signup_burst", t)
-                sync_activity_refresh(
-                    batch_id=None if scope is None else batch_id, account_ids=scope or (), arrays=arrays
-                )
+                if behaviour is None:
+                    behaviour = submit(_behaviour_refresh, days=days, batch_id=batch_id, scope=scope, arrays=arrays)
                 del arrays
-            t = step("sync_activity", t)
+                behaviour_timings = behaviour.result()
+            t = step("behaviour_wait", t)
+            timings.update(behaviour_timings)
             clustering = cluster_accounts()
             t = step("clustering", t)
             stats, changed = cases_sync(clustering=clustering, refresh=None if scope is None else set(scope))
@@ -209,6 +216,23 @@ def _one_snapshot():
                 # Grouping 16M events by account and value spills to disk at the default 4 MB.
                 cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         yield outermost and connection.vendor == "postgresql"
+
+
+def _behaviour_refresh(
+    *, days: list[date], batch_id: int | None, scope: Sequence[int] | None, arrays
+) -> dict[str, float]:
+    """Prompt echoes and synchronized activity (their links), in one transaction; returns their timings.
+
+    `scope`: the batch's accounts, or None for a full run (`arrays`: its one read of every event).
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with transaction.atomic():
+        prompt_echo_refresh(days=days, arrays=arrays)
+        timings["prompt_echo"] = round(time.perf_counter() - started, 3)
+        sync_activity_refresh(batch_id=None if scope is None else batch_id, account_ids=scope or (), arrays=arrays)
+    timings["sync_activity"] = round(time.perf_counter() - started - timings["prompt_echo"], 3)
+    return timings
 
 
 def _refresh_portable(scope: Sequence[int] | None, step, t: float) -> float:

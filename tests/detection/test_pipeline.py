@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.db.models import Max
+
+from accounts.models import UsageEvent
 from investigations.detection.evaluation import evaluate
+from investigations.detection.models import AccountLink
 from investigations.detection.services import detection_run
 from investigations.models import CaseMembership
 from tests.detection.scenario import build_world
@@ -44,3 +49,28 @@ def test_a_full_run_in_its_own_transaction_scans_alongside_and_finds_the_same_ca
     result = evaluate(truth=world.truth())
     assert result["bcubed_f1"] >= 0.95 and result["non_attacker_in_attacker_cases"] == 0
     assert len(_case_accounts()) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_run_in_its_own_transaction_finds_what_a_full_run_finds():
+    """Outside a test's transaction, echoes and synchronized activity run on a second connection."""
+    world = build_world()
+    detection_run(full=True)
+    # The next day: operator alpha's accounts replay their prompts, as a batch.
+    latest = UsageEvent.objects.aggregate(latest=Max("ts"))["latest"]
+    replayed = []
+    for event in UsageEvent.objects.filter(account__account_id__contains="alpha").order_by("ts")[:60]:
+        event.pk, event.event_id, event.batch_id = None, f"replay_{event.event_id}", 5
+        event.ts = latest + timedelta(days=1, seconds=(event.ts - latest).total_seconds() % 3600)
+        replayed.append(event)
+    UsageEvent.objects.bulk_create(replayed)
+
+    run = detection_run(batch_id=5)
+    assert {"prompt_echo", "sync_activity"} <= set(run.stats["timings"])
+    links = set(AccountLink.objects.values_list("account_a_id", "account_b_id", "signal", "count"))
+    cases = _case_accounts()
+    assert any(signal == AccountLink.Signal.PROMPT_ECHO for _, _, signal, _ in links)
+    detection_run(full=True)
+    assert set(AccountLink.objects.values_list("account_a_id", "account_b_id", "signal", "count")) == links
+    assert _case_accounts() == cases
+    assert evaluate(truth=world.truth())["bcubed_f1"] >= 0.95
