@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection, models, transaction
 
@@ -22,6 +22,28 @@ def chunked(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]
     size = size or IN_CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class InFilter(NamedTuple):
+    """A raw-SQL condition to follow a column's name (`= ANY(%s)`, `IN (...)`), and its parameters."""
+
+    sql: str
+    params: list
+
+
+def in_filters(values: Iterable[T]) -> Iterator[InFilter]:
+    """Conditions that together select these values (ids, say), for raw SQL; none for no values.
+
+    PostgreSQL: one `= ANY(array)`, whatever the count (a long `IN` list costs its parsing).
+    Elsewhere: `IN (...)` per IN_CHUNK values, within SQLite's parameter limit.
+    """
+    values = list(values)
+    if connection.vendor == "postgresql":
+        if values:
+            yield InFilter("= ANY(%s)", [values])
+        return
+    for chunk in chunked(values):
+        yield InFilter(f"IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
 
 
 @contextmanager

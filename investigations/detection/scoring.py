@@ -21,6 +21,7 @@ the harvester itself.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from typing import NamedTuple
 from django.db import connection
 
 from accounts.models import Account
-from config.db import chunked
+from config.db import in_filters
 from investigations.detection.models import AccountFeatures
 
 CATEGORY_NAMES = ("chat", "coding", "agentic", "reasoning", "vision", "other")
@@ -152,16 +153,29 @@ def scoring_inputs(account_ids: Sequence[int]) -> tuple[dict[int, ScoredAccount]
     """The accounts and features of these accounts, as `score_case` reads them.
 
     As tuples, not model instances: a batch's run scores thousands of cases with 20,000 members.
+    Read through a plain cursor: the ORM's per-value conversions took half the time (0.7 s
+    against 0.35 s for 24,000 accounts).
     """
     accounts: dict[int, ScoredAccount] = {}
     features: dict[int, ScoredFeatures] = {}
     feature_fields = ScoredFeatures._fields[:-1]
-    for chunk in chunked(list(account_ids)):
-        for row in Account.objects.filter(id__in=chunk).values_list(*ScoredAccount._fields):
-            accounts[row[0]] = ScoredAccount(*row)
-        rows = AccountFeatures.objects.filter(account_id__in=chunk)
-        for account, *values in rows.values_list("account_id", *feature_fields, *AccountFeatures.CATEGORY_FIELDS):
-            features[account] = ScoredFeatures(*values[: len(feature_fields)], tuple(values[len(feature_fields) :]))
+    account_columns = ", ".join(ScoredAccount._fields)
+    feature_columns = ", ".join((*feature_fields, *AccountFeatures.CATEGORY_FIELDS))
+    hours = feature_fields.index("hours")
+    with connection.cursor() as cursor:
+        for chunk in in_filters(account_ids):
+            cursor.execute(f"SELECT {account_columns} FROM {Account._meta.db_table} WHERE id {chunk.sql}", chunk.params)
+            for row in cursor.fetchall():
+                accounts[row[0]] = ScoredAccount(*row)
+            cursor.execute(
+                f"SELECT account_id, {feature_columns} FROM {AccountFeatures._meta.db_table} "
+                f"WHERE account_id {chunk.sql}",
+                chunk.params,
+            )
+            for account, *values in cursor.fetchall():
+                if isinstance(values[hours], str):  # SQLite hands JSON over as text
+                    values[hours] = json.loads(values[hours])
+                features[account] = ScoredFeatures(*values[: len(feature_fields)], tuple(values[len(feature_fields) :]))
     return accounts, features
 
 

@@ -89,28 +89,19 @@ def batch_scope(batch_id: int) -> tuple[list[int], list[date], list[int]]:
     """Accounts a batch touched (its events, snapshots and alerts), the UTC days its events cover,
     and the accounts whose snapshot (e-mail, sign-up time) it set: only their sign-up bursts can change.
 
-    The events part is one grouped query over the batch's rows, found through the BRIN
-    index on `batch_id` (accounts migration 0005), which yields the accounts and the
-    time span together. It is fetched in one go, not through `.iterator()`: a
-    server-side cursor makes PostgreSQL plan for the first rows and walk the whole
-    (account, ts) index instead (0.6 s against 0.05 s at 1M events).
+    The batch's rows are found through the BRIN index on `batch_id` (accounts migration 0005),
+    twice: its distinct accounts, then its time span. One grouped query returning both per
+    account cost more (0.3-0.45 s against 0.2 s for 20,000 accounts), in converting its rows.
+    Both are fetched in one go, not through `.iterator()`: a server-side cursor makes PostgreSQL
+    plan for the first rows and walk the whole (account, ts) index instead.
     """
-    touched: set[int] = set()
-    first = last = None
-    per_account = (
-        UsageEvent.objects.filter(batch_id=batch_id)
-        .values("account_id")
-        .annotate(first=Min("ts"), last=Max("ts"))
-        .order_by()
-    )
-    for row in per_account:
-        touched.add(row["account_id"])
-        first = row["first"] if first is None else min(first, row["first"])
-        last = row["last"] if last is None else max(last, row["last"])
+    events = UsageEvent.objects.filter(batch_id=batch_id).order_by()
+    touched = set(events.values_list("account_id", flat=True).distinct())
+    span = events.aggregate(first=Min("ts"), last=Max("ts"))
     snapshots = list(Account.objects.filter(snapshot_batch_id=batch_id).values_list("id", flat=True))
     touched.update(snapshots)
     touched.update(Alert.objects.filter(batch_id=batch_id).values_list("account_id", flat=True))
-    return sorted(touched), days_between(first, last), snapshots
+    return sorted(touched), days_between(span["first"], span["last"]), snapshots
 
 
 def detection_run(*, batch_id: int | None = None, full: bool = False) -> DetectionRun:
