@@ -97,6 +97,15 @@ def profile_sources() -> list[tuple[str, str, str]]:
     ]
 
 
+def email_pattern_sql() -> tuple[str, str]:
+    """(SQL expression, condition) of the e-mail pattern of account `e`, as the index derives it."""
+    _ensure_sqlite_functions()
+    for kind, expression, condition in profile_sources():
+        if kind == Kind.EMAIL_PATTERN:
+            return expression, condition
+    raise LookupError(Kind.EMAIL_PATTERN)
+
+
 def index_values(
     cursor, table: str, kind: str, expr: str, cond: str, scope: str = "", params=(), *, counted_by: str = ""
 ) -> None:

@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import date
 
@@ -127,14 +128,19 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
             else:
                 scope, days, snapshots = batch_scope(batch_id)
             t = step("scope", t)
-            # Prompt echoes and synchronized activity read only events and write only their links:
+            # The behavioural signals read events and accounts, and write only their own links:
             # they run on a second connection while this one refreshes the account state.
             background = connection.vendor == "postgresql" and not connection.in_atomic_block
             with alongside(background=background, name="detection-signals") as submit:
+
+                def start_behaviour() -> Future:  # with the run's scope and days as they are when called
+                    kwargs = {"days": days, "batch_id": batch_id, "scope": scope, "snapshots": snapshots}
+                    return submit(_behaviour_refresh, **kwargs, arrays=arrays)
+
                 behaviour = None
                 with _one_snapshot() as own_transaction:
                     if connection.vendor == "postgresql" and mode == DetectionRun.Mode.INCREMENTAL:
-                        behaviour = submit(_behaviour_refresh, days=days, batch_id=batch_id, scope=scope, arrays=None)
+                        behaviour = start_behaviour()
                         applied = batch_apply(batch_id, scope)
                     elif connection.vendor == "postgresql":
                         # One read of every event's time and prompt hash serves the rhythm, echoes and
@@ -145,7 +151,7 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                             arrays = scanned.result()
                         days = days_of(arrays)
                         t = step("scan", t)
-                        behaviour = submit(_behaviour_refresh, days=days, batch_id=None, scope=None, arrays=arrays)
+                        behaviour = start_behaviour()
                         with connection.cursor() as cursor:
                             features_refresh(staged=True, arrays=arrays)
                             t = step("features", t)
@@ -156,13 +162,9 @@ def detection_run(*, batch_id: int | None = None, full: bool = False) -> Detecti
                 if connection.vendor == "postgresql":
                     # The commit runs the deferred foreign-key checks of every row written: part of the step.
                     t = step("indicators" if mode == DetectionRun.Mode.FULL else "batch_apply", t)
-                # Sign-up bursts read the e-mail pattern rows that the state refresh has just written.
-                with transaction.atomic():
-                    signup_burst_refresh(snapshots)
-                t = step("signup_burst", t)
                 if behaviour is None:
-                    behaviour = submit(_behaviour_refresh, days=days, batch_id=batch_id, scope=scope, arrays=arrays)
-                del arrays
+                    behaviour = start_behaviour()
+                arrays = None  # the behaviour refresh holds the scan's arrays as long as it needs them
                 behaviour_timings = behaviour.result()
             t = step("behaviour_wait", t)
             timings.update(behaviour_timings)
@@ -210,19 +212,27 @@ def _one_snapshot():
 
 
 def _behaviour_refresh(
-    *, days: list[date], batch_id: int | None, scope: Sequence[int] | None, arrays
+    *, days: list[date], batch_id: int | None, scope: Sequence[int] | None, snapshots: list[int] | None, arrays
 ) -> dict[str, float]:
-    """Prompt echoes and synchronized activity (their links), in one transaction; returns their timings.
+    """Prompt echoes, sign-up bursts and synchronized activity (their links), in one transaction.
 
-    `scope`: the batch's accounts, or None for a full run (`arrays`: its one read of every event).
+    `scope`: the batch's accounts (`snapshots`: those whose snapshot it set), or None for a full
+    run (`arrays`: its one read of every event). Returns the timings of the three.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        timings[name], started = round(time.perf_counter() - started, 3), time.perf_counter()
+
     with transaction.atomic():
         prompt_echo_refresh(days=days, arrays=arrays)
-        timings["prompt_echo"] = round(time.perf_counter() - started, 3)
+        lap("prompt_echo")
+        signup_burst_refresh(snapshots)
+        lap("signup_burst")
         sync_activity_refresh(batch_id=None if scope is None else batch_id, account_ids=scope or (), arrays=arrays)
-    timings["sync_activity"] = round(time.perf_counter() - started - timings["prompt_echo"], 3)
+        lap("sync_activity")
     return timings
 
 

@@ -171,6 +171,21 @@ def test_signup_burst_needs_one_pattern_and_minutes_between_signups():
     )
 
 
+def test_signup_bursts_read_the_patterns_from_the_e_mails_not_from_the_indicator_index():
+    """So a run can compute them alongside the index it is rewriting (`services.detection_run`)."""
+    bots = [
+        AccountFactory(email=f"Bot{100 + i}@Mail.example", created_at=START + timedelta(minutes=i)) for i in range(3)
+    ]
+    AccountFactory(email="bot7@mail.example", created_at=None)  # no sign-up time: not in any burst
+    AccountFactory(email="4711@mail.example", created_at=START)  # digits only: everybody's pattern
+    assert not AccountIndicator.objects.exists()
+    assert signup_burst_refresh() == 2
+    links = AccountLink.objects.filter(signal=AccountLink.Signal.SIGNUP_BURST)
+    assert {link.detail["pattern"] for link in links} == {"bot#@mail.example"}
+    assert {a for link in links for a in (link.account_a_id, link.account_b_id)} == {bot.pk for bot in bots}
+    assert signup_burst_refresh([bots[0].pk]) == 2
+
+
 def _burst_links() -> dict[tuple[int, int], tuple]:
     rows = AccountLink.objects.filter(signal=AccountLink.Signal.SIGNUP_BURST)
     return {(r.account_a_id, r.account_b_id): (r.pk, r.weight, r.count, r.detail) for r in rows}

@@ -6,10 +6,15 @@ sorted by sign-up time and cut wherever the gap exceeds `BURST_GAP`; a run of
 at least `MIN_BURST` accounts links each account to the next (a chain keeps
 the link count linear in the burst size). A run recomputes the bursts of the
 patterns its batch's account snapshots touched (a full run, every pattern).
+
+Patterns are derived from the accounts' e-mails with the indicator index's own
+expression, not read from the index: so the bursts need nothing the same run
+writes, and a run computes them on a second connection alongside the index.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
@@ -17,7 +22,10 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Q
 
-from investigations.detection.models import AccountIndicator, AccountLink, Indicator
+from accounts.models import Account
+from config.db import in_filters
+from investigations.detection.indicators import email_pattern_sql
+from investigations.detection.models import AccountLink
 from investigations.detection.signals import PairLink, links_replace, links_touching, stored_links
 
 SIGNAL = AccountLink.Signal.SIGNUP_BURST
@@ -73,42 +81,63 @@ def affected_patterns(account_ids: Sequence[int]) -> list[str]:
     ids = list(account_ids)
     if not ids:
         return []
-    now = AccountIndicator.objects.filter(account_id__in=ids, indicator__kind=Indicator.Kind.EMAIL_PATTERN)
     before = links_touching(SIGNAL, ids).values_list("detail__pattern", flat=True).distinct()
-    patterns = set(now.values_list("indicator__value", flat=True)) | set(before)
+    patterns = {pattern for pattern, _created, _account in _signups(accounts=ids)} | set(before)
     patterns.discard(None)
     return sorted(patterns)
 
 
+# A pattern with letters before the @: `#@qq.com` (all-digit addresses) is everybody's.
+_WORDY = re.compile(r"^[^@]*[a-z][^@]*@")
+
+
 def burst_links(patterns: Collection[str] | None) -> list[PairLink]:
     """The burst links of the given e-mail patterns (of every pattern when None)."""
-    rows = AccountIndicator.objects.filter(
-        indicator__kind=Indicator.Kind.EMAIL_PATTERN,
-        indicator__account_count__gte=MIN_BURST,
-        indicator__value__contains="#",
-        indicator__value__regex=r"^[^@]*[a-z][^@]*@",
-        account__created_at__isnull=False,
-    )
-    if patterns is not None:
-        rows = rows.filter(indicator__value__in=list(patterns))
-    rows = rows.values_list("indicator__value", "account__created_at", "account_id")
-    if connection.vendor == "postgresql":
-        # A full run reads a row per account with a pattern: a raw cursor skips the ORM's per-row work,
-        # and naive UTC times skip Django's time-zone loader (pure Python, most of the read).
-        sql, params = rows.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT pattern, created AT TIME ZONE 'UTC', account FROM ({sql}) q(pattern, created, account)", params
-            )
-            found = cursor.fetchall()
-    else:
-        found = list(rows)
     by_pattern: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for pattern, created, account in found:
-        by_pattern[pattern].append((created, account))
+    for pattern, created, account in _signups(patterns=patterns):
+        if "#" in pattern and _WORDY.match(pattern):
+            by_pattern[pattern].append((created, account))
     links = []
     for pattern, signups in by_pattern.items():
         for run in burst_runs(signups):
             for a, b in zip(run, run[1:], strict=False):
                 links.append(PairLink(a, b, SIGNAL, WEIGHT, len(run), {"pattern": pattern, "burst": len(run)}))
     return links
+
+
+def _signups(
+    *, patterns: Collection[str] | None = None, accounts: Sequence[int] | None = None
+) -> list[tuple[str, datetime, int]]:
+    """(pattern, sign-up time, account) of the accounts with a sign-up time, of these patterns or these
+    accounts (of all when neither), through a plain cursor (a full run reads a row per account).
+
+    Without `accounts`, only the patterns MIN_BURST accounts share: fewer can't make a burst.
+    """
+    expression, condition = email_pattern_sql()
+    # Naive UTC times on PostgreSQL: Django's loader of aware ones is pure Python, most of the read.
+    created = "e.created_at AT TIME ZONE 'UTC'" if connection.vendor == "postgresql" else "e.created_at"
+    signups = (
+        f"SELECT {expression} AS pattern, {created} AS created, e.id AS account FROM {Account._meta.db_table} e "
+        f"WHERE {condition} AND e.created_at IS NOT NULL"
+    )
+    if accounts is not None:
+        return _fetch(signups, "e.id", accounts, common_only=False)
+    if patterns is not None:
+        # Whole patterns are selected, so counting within the selection counts all their accounts.
+        return _fetch(signups, expression, sorted(patterns), common_only=True)
+    return _fetch(signups, "", [], common_only=True)
+
+
+def _fetch(signups: str, column: str, values: Sequence, *, common_only: bool) -> list[tuple[str, datetime, int]]:
+    """The rows of `signups` whose `column` is among `values` (every row without a column)."""
+    common = f" WHERE pattern IN (SELECT pattern FROM s GROUP BY pattern HAVING COUNT(*) >= {MIN_BURST})"
+    select = f"SELECT pattern, created, account FROM s{common if common_only else ''}"
+    found: list[tuple[str, datetime, int]] = []
+    with connection.cursor() as cursor:
+        if not column:
+            cursor.execute(f"WITH s AS ({signups}) {select}")
+            return cursor.fetchall()
+        for where in in_filters(values):
+            cursor.execute(f"WITH s AS ({signups} AND {column} {where.sql}) {select}", where.params)
+            found += cursor.fetchall()
+    return found
