@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Max
 
 from accounts.models import Account, UsageEvent
-from config.db import chunked
+from config.db import chunked, in_filters
 from investigations.detection.event_scan import EventArrays, distinct
 from investigations.detection.models import AccountFeatures, AccountLink, ActivityWindows
 from investigations.detection.signals import PairLink, links_replace
@@ -134,8 +134,8 @@ def _windows_store(windows: dict[int, np.ndarray], *, everything: bool) -> None:
             cursor.execute(f"DELETE FROM {table}")
         else:
             # Plain DELETEs: the ORM's first reads every row it deletes (for signals and cascades).
-            for chunk in chunked(list(windows)):
-                cursor.execute(f"DELETE FROM {table} WHERE account_id IN ({','.join(['%s'] * len(chunk))})", chunk)
+            for where in in_filters(windows):
+                cursor.execute(f"DELETE FROM {table} WHERE account_id {where.sql}", where.params)
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} (account_id, windows) FROM STDIN") as copy:
                 for row in rows:
