@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 from django.db import connection, models, transaction
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # Values bound per statement in `pk__in=...` lookups. SQLite (the embedded demo) accepts at
 # most 32,766 parameters in one statement, so long id lists are sent in chunks of this size.
@@ -64,8 +66,22 @@ def alongside(*, background: bool, name: str) -> Iterator[Callable[..., Future]]
 
         yield now
         return
+    futures: list[Future] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
-        yield lambda fn, **kwargs: pool.submit(_on_own_connection, fn, kwargs)
+
+        def submit(fn: Callable[..., Any], **kwargs: Any) -> Future:
+            futures.append(pool.submit(_on_own_connection, fn, kwargs))
+            return futures[-1]
+
+        try:
+            yield submit
+        except BaseException:
+            # The caller's error is the one raised; one of the thread's own would be lost unseen.
+            pool.shutdown(wait=True)
+            for future in futures:
+                if not future.cancelled() and future.exception() is not None:
+                    logger.error("%s: the work alongside failed too", name, exc_info=future.exception())
+            raise
 
 
 def _on_own_connection(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:

@@ -173,7 +173,7 @@ def scoring_inputs(account_ids: Sequence[int]) -> tuple[dict[int, ScoredAccount]
                 chunk.params,
             )
             for account, *values in cursor.fetchall():
-                if isinstance(values[hours], str):  # SQLite hands JSON over as text
+                if isinstance(values[hours], str):  # JSON arrives as text (Django leaves decoding to the field)
                     values[hours] = json.loads(values[hours])
                 features[account] = ScoredFeatures(*values[: len(feature_fields)], tuple(values[len(feature_fields) :]))
     return accounts, features

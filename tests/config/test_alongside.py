@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -29,13 +30,28 @@ def test_in_the_background_it_runs_in_its_own_thread_on_its_own_connection():
     assert there[0] != here[0] and there[1].startswith("helper")
 
 
+def _slow(done: list[str]) -> None:
+    time.sleep(0.3)
+    done.append("finished")
+
+
 @pytest.mark.django_db(transaction=True)
-def test_an_error_in_the_background_surfaces_from_its_result_and_the_exit_waits_for_it():
+def test_an_error_in_the_background_surfaces_from_its_result_and_the_exit_waits_for_the_work():
+    done: list[str] = []
     with alongside(background=True, name="helper") as submit:
         future = submit(_fail)
-    assert future.done()
+        submit(_slow, done=done)
+    assert done == ["finished"]
     with pytest.raises(LookupError, match="no such batch"):
         future.result()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_caller_fails_its_error_is_raised_and_the_threads_error_is_logged(caplog):
+    with pytest.raises(ZeroDivisionError), alongside(background=True, name="helper") as submit:
+        submit(_fail)
+        raise ZeroDivisionError
+    assert "the work alongside failed too" in caplog.text and "no such batch" in caplog.text
 
 
 @pytest.mark.django_db

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.db.models import Max
 
 from accounts.models import UsageEvent
+from investigations.detection import services
 from investigations.detection.evaluation import evaluate
 from investigations.detection.models import AccountLink
 from investigations.detection.services import detection_run
@@ -52,9 +54,10 @@ def test_a_full_run_in_its_own_transaction_scans_alongside_and_finds_the_same_ca
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_run_in_its_own_transaction_finds_what_a_full_run_finds():
+def test_a_batch_run_in_its_own_transaction_finds_what_a_full_run_finds(monkeypatch):
     """Outside a test's transaction, echoes and synchronized activity run on a second connection."""
     world = build_world()
+    behaviour_refresh = services._behaviour_refresh
     detection_run(full=True)
     # The next day: operator alpha's accounts replay their prompts, as a batch.
     latest = UsageEvent.objects.aggregate(latest=Max("ts"))["latest"]
@@ -65,11 +68,20 @@ def test_a_batch_run_in_its_own_transaction_finds_what_a_full_run_finds():
         replayed.append(event)
     UsageEvent.objects.bulk_create(replayed)
 
-    run = detection_run(batch_id=5)
-    assert {"prompt_echo", "sync_activity"} <= set(run.stats["timings"])
+    threads: list[str] = []
+
+    def noting_the_thread(**kwargs):
+        threads.append(threading.current_thread().name)
+        return behaviour_refresh(**kwargs)
+
+    monkeypatch.setattr(services, "_behaviour_refresh", noting_the_thread)
+    detection_run(batch_id=5)
+    assert len(threads) == 1 and threads[0].startswith("detection-signals")
+    replay_day = (latest + timedelta(days=1)).date().isoformat()
+    echoes = AccountLink.objects.filter(signal=AccountLink.Signal.PROMPT_ECHO)
+    assert any(replay_day in link.detail["days"] for link in echoes)
     links = set(AccountLink.objects.values_list("account_a_id", "account_b_id", "signal", "count"))
     cases = _case_accounts()
-    assert any(signal == AccountLink.Signal.PROMPT_ECHO for _, _, signal, _ in links)
     detection_run(full=True)
     assert set(AccountLink.objects.values_list("account_a_id", "account_b_id", "signal", "count")) == links
     assert _case_accounts() == cases

@@ -177,7 +177,8 @@ def test_signup_bursts_read_the_patterns_from_the_e_mails_not_from_the_indicator
         AccountFactory(email=f"Bot{100 + i}@Mail.example", created_at=START + timedelta(minutes=i)) for i in range(3)
     ]
     AccountFactory(email="bot7@mail.example", created_at=None)  # no sign-up time: not in any burst
-    AccountFactory(email="4711@mail.example", created_at=START)  # digits only: everybody's pattern
+    for i in range(3):  # digits only (`#@mail.example`): everybody's pattern, never a burst
+        AccountFactory(email=f"{4711 + i}@mail.example", created_at=START + timedelta(minutes=i))
     assert not AccountIndicator.objects.exists()
     assert signup_burst_refresh() == 2
     links = AccountLink.objects.filter(signal=AccountLink.Signal.SIGNUP_BURST)
