@@ -94,7 +94,10 @@ BEYOND_EXIT_KINDS = frozenset(
 )
 # Stage 3: a value is a trait of clusters when at least this share of its accounts sit in clusters.
 TRAIT_SHARE = 0.6
-TRAIT_MIN_ACCOUNTS = 3
+# Below this many wearers a share is noise (one outsider more or less moves 3 of 4 across it), and
+# stage 2 has already weighed such a value pair by pair: counting it again as a trait let a person
+# whose name-like e-mail pattern and one residential exit matched an operator's heads join it.
+TRAIT_MIN_ACCOUNTS = 5
 TRAIT_ROUNDS = 3
 
 

@@ -9,7 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from investigations.detection.clustering import LINK_THRESHOLD, cluster_accounts
+from investigations.detection.clustering import (
+    LINK_THRESHOLD,
+    UnionFind,
+    _trait_pass,
+    cluster_accounts,
+)
 from investigations.detection.features import features_refresh
 from investigations.detection.indicators import email_pattern, indicators_refresh
 from investigations.detection.models import AccountFeatures, AccountIndicator, AccountLink, Indicator
@@ -358,3 +363,24 @@ def test_deleting_an_account_removes_its_links_and_derived_rows():
     b.delete()
     assert not AccountLink.objects.exists()
     assert set(AccountFeatures.objects.values_list("account_id", flat=True)) == {a.pk, c.pk}
+
+
+def _trait_world(pattern_wearers: list[int]) -> UnionFind:
+    """Accounts 1-5 are one cluster, 9 a lone account; 9 shares one exit and an e-mail pattern with them."""
+    uf = UnionFind()
+    for account in (2, 3, 4, 5):
+        uf.union(1, account)
+    uf.add_all([9])
+    members = {100: [1, 2, 3, 4, 5, 9], 200: pattern_wearers}
+    kinds = {100: Kind.IP, 200: Kind.EMAIL_PATTERN}
+    _trait_pass(uf, members, kinds, {})
+    return uf
+
+
+def test_trap_a_value_worn_by_a_handful_is_no_trait_of_the_cluster_wearing_most_of_it():
+    """With 3 or 4 wearers, one outsider more or less moves the share across TRAIT_SHARE: noise, and the
+    shared-trace stage has already weighed exactly these values pair by pair. From TRAIT_MIN_ACCOUNTS on,
+    a value worn mostly by one cluster is its trait (here with the exit: an address trace)."""
+    assert _trait_world([1, 2, 3, 9]).find(9) == 9  # a name-like pattern on 3 heads and a stranger
+    joined = _trait_world([1, 2, 3, 4, 9])
+    assert joined.find(9) == joined.find(1)
