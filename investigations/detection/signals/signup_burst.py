@@ -121,23 +121,19 @@ def _signups(
         f"WHERE {condition} AND e.created_at IS NOT NULL"
     )
     if accounts is not None:
-        return _fetch(signups, "e.id", accounts, common_only=False)
-    if patterns is not None:
-        # Whole patterns are selected, so counting within the selection counts all their accounts.
-        return _fetch(signups, expression, sorted(patterns), common_only=True)
-    return _fetch(signups, "", [], common_only=True)
-
-
-def _fetch(signups: str, column: str, values: Sequence, *, common_only: bool) -> list[tuple[str, datetime, int]]:
-    """The rows of `signups` whose `column` is among `values` (every row without a column)."""
-    common = f" WHERE pattern IN (SELECT pattern FROM s GROUP BY pattern HAVING COUNT(*) >= {MIN_BURST})"
-    select = f"SELECT pattern, created, account FROM s{common if common_only else ''}"
+        filters = [(f" AND e.id {f.sql}", f.params) for f in in_filters(accounts)]
+    elif patterns is not None:
+        filters = [(f" AND {expression} {f.sql}", f.params) for f in in_filters(sorted(patterns))]
+    else:
+        filters = [("", [])]
+    # Whole patterns are selected (all, or the given ones), so counting within them counts all their accounts.
+    common = "" if accounts is not None else f" WHERE pattern IN ({_SHARED_PATTERNS})"
     found: list[tuple[str, datetime, int]] = []
     with connection.cursor() as cursor:
-        if not column:
-            cursor.execute(f"WITH s AS ({signups}) {select}")
-            return cursor.fetchall()
-        for where in in_filters(values):
-            cursor.execute(f"WITH s AS ({signups} AND {column} {where.sql}) {select}", where.params)
+        for where, params in filters:
+            cursor.execute(f"WITH s AS ({signups}{where}) SELECT pattern, created, account FROM s{common}", params)
             found += cursor.fetchall()
     return found
+
+
+_SHARED_PATTERNS = f"SELECT pattern FROM s GROUP BY pattern HAVING COUNT(*) >= {MIN_BURST}"
