@@ -1,4 +1,4 @@
-"""Reading batch files: gzip by magic bytes, line by line, never more than one line in memory.
+"""Reading batch files: gzip by magic bytes, in blocks of 1 MiB, never more than a block and a line in memory.
 
 Lines are bytes here; decoding and JSON parsing belong to `validation`. A line
 longer than the spec's 64 KiB is reported (as `None`) instead of being read
@@ -26,8 +26,11 @@ _KNOWN_BINARY = {
 }
 
 
+BLOCK_BYTES = 1 << 20
+
+
 class LineSource(Protocol):
-    def readline(self, size: int = -1, /) -> bytes: ...
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class BatchFileError(Exception):
@@ -72,28 +75,45 @@ def iter_lines(
 
     Line ends are `\\n`; a trailing `\\r` is dropped. Blank (whitespace-only)
     lines are skipped but still counted, so numbers match the file.
+
+    The stream is read in blocks and each block split at once: a `readline` call per line cost
+    about 1 µs of the 13 µs a line takes to load (bench/ingest.py, 16M lines).
     """
-    readline = stream.readline
-    limit = max_bytes + 2  # room for "\r\n"
+    read = stream.read
     number = first_line - 1
-    while True:
-        raw = readline(limit)
-        if not raw:
-            return
-        number += 1
-        if raw[-1:] == b"\n":
-            line = raw[:-1]
-        elif len(raw) < limit:
-            line = raw  # last line without a newline
-        else:
-            # Longer than the limit: skip the rest of the line without holding it.
-            while raw and raw[-1:] != b"\n":
-                raw = readline(limit)
-            yield number, None
-            continue
-        if line[-1:] == b"\r":
-            line = line[:-1]
-        if len(line) > max_bytes:
-            yield number, None
-        elif line and not line.isspace():
-            yield number, line
+    longest = max_bytes + 1  # a line's content and a "\r" that is dropped
+    rest = b""  # the unfinished last line of the blocks read so far
+    skipping = False  # inside a line already known to be too long: its bytes are dropped
+    while block := read(BLOCK_BYTES):
+        lines = block.split(b"\n")
+        tail = lines.pop()
+        if lines:
+            if skipping:  # the first line ends the long one
+                number += 1
+                yield number, None
+                skipping = False
+                del lines[0]
+            elif rest:
+                lines[0] = rest + lines[0]
+            for line in lines:
+                number += 1
+                if line[-1:] == b"\r":
+                    line = line[:-1]
+                if len(line) > max_bytes:
+                    yield number, None
+                elif line and not line.isspace():
+                    yield number, line
+            rest = tail
+        elif not skipping:
+            rest += tail
+        if not skipping and len(rest) > longest:
+            skipping, rest = True, b""
+    if skipping:
+        yield number + 1, None
+    elif rest:
+        if rest[-1:] == b"\r":
+            rest = rest[:-1]
+        if len(rest) > max_bytes:
+            yield number + 1, None
+        elif rest and not rest.isspace():
+            yield number + 1, rest

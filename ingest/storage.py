@@ -39,18 +39,18 @@ def remove_chunk_files(batch_id: int, token: str | None = None) -> None:
 
 
 class _RangeReader:
-    """`readline` over the byte range [offset, offset + length) of a file."""
+    """`read` over the byte range [offset, offset + length) of a file."""
 
     def __init__(self, file: BinaryIO, offset: int, length: int) -> None:
         file.seek(offset)
         self.file = file
         self.remaining = length
 
-    def readline(self, limit: int = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         if self.remaining <= 0:
             return b""
-        size = self.remaining if limit < 0 else min(limit, self.remaining)
-        data = self.file.readline(size)
+        size = self.remaining if size < 0 else min(size, self.remaining)
+        data = self.file.read(size)
         self.remaining -= len(data)
         return data
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 
+import pytest
+
+from ingest import reader
 from ingest.reader import MAX_LINE_BYTES, describe_binary, iter_lines, open_decompressed
 
 
@@ -49,3 +53,29 @@ def test_binary_content_is_described():
     assert "NUL bytes" in describe_binary(b"{}\x00\x00")
     assert "not UTF-8" in describe_binary(b"\xff\xfe\xfd" + b"{}" * 10)
     assert describe_binary('{"email": "jürgen@example.org"}\n'.encode()) is None
+
+
+def _reference(data: bytes, max_bytes: int) -> list[tuple[int, bytes | None]]:
+    """The reading rules, one line at a time, the whole input in memory."""
+    out = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if len(line) > max_bytes:
+            out.append((number, None))
+        elif line and not line.isspace():
+            out.append((number, line))
+    return out
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 8, 64])
+def test_lines_cut_by_block_boundaries_read_as_whole_lines(monkeypatch, block):
+    # Every boundary position: lines shorter, equal and longer than the limit, "\r\n" split across
+    # blocks, long lines spanning several blocks, blank lines, no final newline.
+    monkeypatch.setattr(reader, "BLOCK_BYTES", block)
+    rng = random.Random(block)
+    pieces = [b"{}", b"", b"  ", b"abcdefgh", b"abcdefghi", b"abcdefghij" * 3, b"ab\r", b"abcdefgh\r", b"\r"]
+    for trial in range(200):
+        data = b"\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if trial % 2:
+            data += b"\n"
+        assert lines(data, max_bytes=8, first_line=1) == _reference(data, 8), data
