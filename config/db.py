@@ -70,8 +70,9 @@ def alongside(*, background: bool, name: str) -> Iterator[Callable[..., Future]]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pool:
 
         def submit(fn: Callable[..., Any], **kwargs: Any) -> Future:
-            futures.append(pool.submit(_on_own_connection, fn, kwargs))
-            return futures[-1]
+            future = pool.submit(_on_own_connection, fn, kwargs)
+            futures.append(future)
+            return future
 
         try:
             yield submit

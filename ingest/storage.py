@@ -59,9 +59,9 @@ class _RangeReader:
 def open_chunk_lines(chunk: BatchChunk, batch: Batch) -> Iterator[Iterator[tuple[int, bytes | None]]]:
     """The chunk's numbered lines, streamed from its own file or from its byte range of the batch file."""
     if chunk.file:
-        with open(Path(settings.MEDIA_ROOT) / str(chunk.file.name), "rb", buffering=1 << 20) as f:
+        with open(Path(settings.MEDIA_ROOT) / str(chunk.file.name), "rb") as f:
             yield iter_lines(f, first_line=chunk.first_line)
     else:
-        with open(batch_path(batch), "rb", buffering=1 << 20) as f:
+        with open(batch_path(batch), "rb") as f:
             length = chunk.byte_length if chunk.byte_length is not None else 1 << 62
             yield iter_lines(_RangeReader(f, chunk.byte_offset, length), first_line=chunk.first_line)

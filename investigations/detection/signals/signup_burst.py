@@ -89,6 +89,8 @@ def affected_patterns(account_ids: Sequence[int]) -> list[str]:
 
 # A pattern with letters before the @: `#@qq.com` (all-digit addresses) is everybody's.
 _WORDY = re.compile(r"^[^@]*[a-z][^@]*@")
+# The patterns of the selected sign-ups (the CTE `s`) that enough accounts share to make a burst.
+_SHARED_PATTERNS = f"SELECT pattern FROM s GROUP BY pattern HAVING COUNT(*) >= {MIN_BURST}"
 
 
 def burst_links(patterns: Collection[str] | None) -> list[PairLink]:
@@ -134,6 +136,3 @@ def _signups(
             cursor.execute(f"WITH s AS ({signups}{where}) SELECT pattern, created, account FROM s{common}", params)
             found += cursor.fetchall()
     return found
-
-
-_SHARED_PATTERNS = f"SELECT pattern FROM s GROUP BY pattern HAVING COUNT(*) >= {MIN_BURST}"
