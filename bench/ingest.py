@@ -8,7 +8,7 @@
    columns and indexes of accounts_usageevent (primary key, unique event_id,
    (account_id, ts)). This is the physical limit the pipeline is compared to.
 3. Pipeline: `manage.py ingest FILE --wait` with two Celery workers on Redis,
-   on a fresh database: split, validate every line, COPY to staging, insert.
+   on a fresh database: split, validate every line, binary COPY straight into the event table.
 Prints events/s for both, their ratio, the CPU time each used (the comparison that holds when other
 work loads the machine), and the peak RSS of each process.
 """

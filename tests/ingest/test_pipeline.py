@@ -87,6 +87,34 @@ def test_a_stored_event_deep_in_a_chunk_is_a_duplicate_whichever_insert_finds_it
     assert UsageEvent.objects.filter(batch_id=batch.pk).count() == 1500
 
 
+def test_every_event_field_is_stored_as_validated(batch_file, loader):
+    """The COPY path encodes rows itself (inet included); both loaders must store the same values."""
+    full = {
+        "api_key_id": "key_9", "asn": 4294967295, "user_agent": "ua/1 «é»", "ja4": "t13d", "model": "frontier",
+        "input_tokens": 0, "output_tokens": 2147483647, "category": "coding", "cot_requested": False,
+        "system_prompt_sha256": "a" * 64, "tools_sha256": "b" * 64, "prompt_simhash": "8000000000000001",
+        "prompt_excerpt": "line\nbreak \u2603",
+    }  # fmt: skip
+    ips = ["203.0.113.9", "2001:db8::1", "::ffff:198.51.100.7", "::", "0.0.0.0"]
+    records = [event(f"ip{n}", account_id=f"acct_{n % 2}", ip=ip, **full) for n, ip in enumerate(ips)]
+    records += [event("bare", ts="2026-02-01T10:00:00.123456+05:30")]
+    batch = ingest(batch_file(records), chunk_lines=4)
+    assert (batch.events_new, batch.duplicates) == (6, 0), batch.error
+    stored = {e.event_id: e for e in UsageEvent.objects.select_related("account")}
+    for n, ip in enumerate(ips):
+        row = stored[f"ip{n}"]
+        assert row.ip == ip and row.account.account_id == f"acct_{n % 2}" and row.batch_id == batch.pk
+        assert {name: getattr(row, name) for name in full if name != "prompt_simhash"} == {
+            name: value for name, value in full.items() if name != "prompt_simhash"
+        }
+        assert row.prompt_simhash == hex_to_signed("8000000000000001")
+        assert row.ts == dt.datetime(2026, 2, 1, 10, tzinfo=dt.UTC)
+    bare = stored["bare"]
+    assert (bare.ip, bare.asn, bare.input_tokens, bare.cot_requested, bare.prompt_simhash) == (None,) * 5
+    assert (bare.api_key_id, bare.category, bare.prompt_excerpt) == ("", "", "")
+    assert bare.ts == dt.datetime(2026, 2, 1, 4, 30, 0, 123456, tzinfo=dt.UTC)
+
+
 def test_rejected_lines_keep_line_number_and_reason_and_the_rest_is_stored(batch_file, loader):
     path = batch_file([event("e1"), "{broken", "", event("e2", ts="2026-01-01"), event("e3")])
     batch = ingest(path, chunk_lines=2)
