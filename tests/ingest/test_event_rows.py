@@ -32,7 +32,9 @@ def test_sample_ids_are_read_back_from_the_encoded_rows():
         assert len(encoded.sample_ids(size=3)) == 3
 
 
-def test_the_stream_orders_rows_by_account_key_and_leaves_out_unknown_accounts():
+@pytest.mark.parametrize("rows_per_join", [1, 2048])
+def test_the_stream_orders_rows_by_account_key_and_leaves_out_unknown_accounts(rows_per_join, monkeypatch):
+    monkeypatch.setattr("ingest.loaders.event_rows._ROWS_PER_JOIN", rows_per_join)
     with connection.cursor() as cursor:
         raw = cursor.cursor
         encoded = rows(
