@@ -350,20 +350,23 @@ def parse_json(line: bytes) -> Any:
 # --- fast path for valid events ------------------------------------------------------------------
 #
 # Nearly every line of a batch is a valid event. msgspec decodes it and checks types, ranges, lengths
-# and enums in C; the identifier, timestamp and hex fields are then checked by a single regex over
-# them joined by newlines (no field may contain one, so the fields cannot shift). The fast path is
-# only allowed to be stricter than the rules, never looser: whatever it refuses, every error
-# included, goes through `_parse_line_rules`, which gives the reason. Tests check both paths agree.
+# and enums in C. The identifier fields are then checked together: their bytes, with every allowed
+# byte deleted, leave nothing exactly when each matches the rules' `_ID` (msgspec checked the
+# lengths); the hex fields likewise. An IPv4 address is four of the 256 octet strings. On the lines
+# of bench/ingest.py this takes 3.9 µs a line where one regex over the joined fields and another for
+# the address took 4.45. The fast path is only allowed to be stricter than the rules, never looser:
+# whatever it refuses, every error included, goes through `_parse_line_rules`, which gives the
+# reason. Tests check both paths agree, on edge values too.
 
 _FAST_TOKENS = Annotated[int, Meta(ge=0, le=INT4_MAX)] | UnsetType
 
 
 class _FastEvent(msgspec.Struct):
     type: Literal["event"]
-    event_id: str
-    account_id: str
+    event_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    account_id: Annotated[str, Meta(min_length=1, max_length=128)]
     ts: str
-    api_key_id: str | UnsetType = UNSET
+    api_key_id: Annotated[str, Meta(min_length=1, max_length=128)] | UnsetType = UNSET
     ip: str | UnsetType = UNSET
     asn: Annotated[int, Meta(ge=0, le=4294967295)] | UnsetType = UNSET
     user_agent: Annotated[str, Meta(max_length=512)] = ""
@@ -373,24 +376,17 @@ class _FastEvent(msgspec.Struct):
     output_tokens: _FAST_TOKENS = UNSET
     category: Literal["chat", "coding", "agentic", "reasoning", "vision", "other"] = ""  # type: ignore[assignment]
     cot_requested: bool | UnsetType = UNSET
-    system_prompt_sha256: str | UnsetType = UNSET
-    tools_sha256: str | UnsetType = UNSET
-    prompt_simhash: str | UnsetType = UNSET
+    system_prompt_sha256: Annotated[str, Meta(min_length=64, max_length=64)] | UnsetType = UNSET
+    tools_sha256: Annotated[str, Meta(min_length=64, max_length=64)] | UnsetType = UNSET
+    prompt_simhash: Annotated[str, Meta(min_length=16, max_length=16)] | UnsetType = UNSET
     prompt_excerpt: Annotated[str, Meta(max_length=500)] = ""
 
 
 _decode_fast_event = msgspec.json.Decoder(_FastEvent).decode
-_FAST_ID = _ID.pattern
-_FAST_FIELDS = re.compile(
-    rf"{_FAST_ID}\n{_FAST_ID}\n{_TIMESTAMP.pattern}\n(?:{_FAST_ID})?\n(?:[0-9a-f]{{64}})?\n(?:[0-9a-f]{{64}})?\n"
-    r"(?:[0-9a-f]{16})?"
-).fullmatch
-
-
-def _part(value: str | UnsetType) -> str:
-    """An optional field's part of the joined string: empty when absent, a stray newline when empty
-    (present but empty breaks the match, as the rules reject it)."""
-    return "" if value is UNSET else value or "\n"  # type: ignore[return-value]
+_ID_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"  # _ID's character class
+_HEX_BYTES = b"0123456789abcdef"
+_OCTETS = frozenset(str(n) for n in range(256))  # _IPV4's octets: 0-255 without leading zeros
+_FAST_TIMESTAMP = re.compile(_TIMESTAMP.pattern.replace("(", "(?:")).fullmatch  # the same, without captures
 
 
 def _fast_event(line: bytes) -> tuple[Any, ...] | None:
@@ -400,10 +396,15 @@ def _fast_event(line: bytes) -> tuple[Any, ...] | None:
     except (msgspec.DecodeError, ValueError):
         return None
     key, sys_sha, tools_sha, simhash = e.api_key_id, e.system_prompt_sha256, e.tools_sha256, e.prompt_simhash
-    joined = f"{e.event_id}\n{e.account_id}\n{e.ts}\n{_part(key)}\n{_part(sys_sha)}\n{_part(tools_sha)}\n"
-    if not _FAST_FIELDS(joined + _part(simhash)):
+    key = "" if key is UNSET else key  # present, it is not empty (msgspec's min_length)
+    sys_sha = "" if sys_sha is UNSET else sys_sha
+    tools_sha = "" if tools_sha is UNSET else tools_sha
+    hexes = sys_sha + tools_sha + ("" if simhash is UNSET else simhash)
+    # Non-ASCII characters encode to bytes that are never deleted; msgspec refuses lone surrogates.
+    ids = (e.event_id + e.account_id + key).encode()
+    if ids.translate(None, _ID_BYTES) or hexes.encode().translate(None, _HEX_BYTES) or not _FAST_TIMESTAMP(e.ts):
         return None
-    # The free-text fields are only length-checked by msgspec; the other fields' patterns exclude NUL.
+    # The free-text fields are only length-checked by msgspec; the other fields' checks exclude NUL.
     if "\x00" in e.user_agent or "\x00" in e.prompt_excerpt or "\x00" in e.ja4 or "\x00" in e.model:
         return None
     try:
@@ -413,18 +414,18 @@ def _fast_event(line: bytes) -> tuple[Any, ...] | None:
     ip = e.ip
     if ip is UNSET:
         ip = None
-    elif not _IPV4_MATCH(ip):
-        try:
-            check_ip("ip", ip)
-        except Rejected:
-            return None
+    else:
+        octets = ip.split(".")
+        if len(octets) != 4 or not _OCTETS.issuperset(octets):
+            try:
+                check_ip("ip", ip)
+            except Rejected:
+                return None
     return (
-        e.event_id, e.account_id, ts, "" if key is UNSET else key, ip, None if e.asn is UNSET else e.asn,
-        e.user_agent, e.ja4, e.model, None if e.input_tokens is UNSET else e.input_tokens,
-        None if e.output_tokens is UNSET else e.output_tokens, e.category,
-        None if e.cot_requested is UNSET else e.cot_requested, "" if sys_sha is UNSET else sys_sha,
-        "" if tools_sha is UNSET else tools_sha, None if simhash is UNSET else hex_to_signed(simhash),
-        e.prompt_excerpt,
+        e.event_id, e.account_id, ts, key, ip, None if e.asn is UNSET else e.asn, e.user_agent, e.ja4, e.model,
+        None if e.input_tokens is UNSET else e.input_tokens, None if e.output_tokens is UNSET else e.output_tokens,
+        e.category, None if e.cot_requested is UNSET else e.cot_requested, sys_sha, tools_sha,
+        None if simhash is UNSET else hex_to_signed(simhash), e.prompt_excerpt,
     )  # fmt: skip
 
 
