@@ -2,8 +2,8 @@
 
 `prepare` validates the chunk, encodes each event as a binary COPY row at once
 (`event_rows`, grouped by account) and creates the chunk's stub accounts
-(committed on their own, see there). `load` then resolves the accounts' keys
-and copies the rows into `accounts_usageevent`, an account's rows together.
+(committed on their own, see there) with the keys of all its accounts. `load`
+then copies the rows into `accounts_usageevent`, an account's rows together.
 A duplicate anywhere (an id stored by an earlier batch, another chunk, or twice
 in this one) fails that COPY; the rows then go through a staging table and
 `INSERT … ON CONFLICT DO NOTHING`. Either way the difference between the events
@@ -35,8 +35,15 @@ CREATE TEMP TABLE ingest_stage_alerts (
 );
 """
 
-# Every account named by the chunk exists afterwards; new ones are stubs until a snapshot fills them.
-# Sorted, so concurrent chunks insert shared new ids in the same order and cannot deadlock.
+# The keys of the accounts a chunk names. `prepare` creates the missing ones and commits them, and
+# accounts are never deleted by the app; one deleted by hand before `load` loses its rows, counted as
+# duplicates, as the join of the staged rows did before.
+_ACCOUNT_KEYS = """
+SELECT a.account_id, a.id FROM unnest(%s::text[]) AS n (account_id) JOIN accounts_account a USING (account_id)
+"""
+
+# New accounts are stubs until a snapshot fills them. Sorted, so concurrent chunks insert shared new
+# ids in the same order and cannot deadlock. An id another chunk inserts first is not returned.
 _INSERT_STUBS = """
 INSERT INTO accounts_account (account_id, email, org_id, tier, verification, country, payment_fingerprint,
     signup_user_agent, provider_status, enforcement, snapshot_versions, first_ingested_at, first_batch_id)
@@ -44,18 +51,11 @@ SELECT ids.account_id, '', '', '', '', '', '', '', '', 'none', '{}'::jsonb, now(
 FROM unnest(%s::text[]) AS ids (account_id)
 ORDER BY ids.account_id
 ON CONFLICT (account_id) DO NOTHING
-RETURNING account_id
+RETURNING account_id, id
 """
 
 _COLUMNS = ", ".join(COPY_COLUMNS)
 _COPY_EVENTS = f"COPY accounts_usageevent ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-
-# The accounts' keys, for the names a chunk's events carry. `prepare` committed a stub for each, and
-# accounts are never deleted by the app; one deleted by hand in between loses its rows, counted as
-# duplicates, as the join of the staged rows did before.
-_ACCOUNT_KEYS = """
-SELECT a.account_id, a.id FROM unnest(%s::text[]) AS n (account_id) JOIN accounts_account a USING (account_id)
-"""
 
 # Whether the chunk repeats stored events, judged from a thousand of its ids (a batch sent again, an
 # overlapping export): then the plain COPY would only fail, so the chunk goes straight to ON CONFLICT.
@@ -101,6 +101,7 @@ class Staged:
 
     batch_id: int
     events: EventRows
+    account_keys: dict[str, int] = field(default_factory=dict)
     accounts_new: int = 0
     alerts: int = 0
     snapshots: list[AccountSnapshot] = field(default_factory=list)
@@ -146,9 +147,28 @@ def prepare(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> Stag
         named = set(staged.events.by_account)
         named.update(row[1] for row in alerts)
         named.update(s.account_id for s in snapshots)
-        cursor.execute(_INSERT_STUBS, [batch_id, list(named)])
-        staged.accounts_new = len(cursor.fetchall())
+        staged.account_keys, staged.accounts_new = _account_keys(cursor, batch_id, named)
     return staged
+
+
+def _account_keys(cursor: Cursor, batch_id: int, named: set[str]) -> tuple[dict[str, int], int]:
+    """The keys of every named account, creating stubs for the missing; and how many were created.
+
+    Known accounts are only looked up: an insert that skips them on conflict cost the database four
+    times the lookup (0.08 s against 0.02 s for 24,000 names, once per chunk).
+    """
+    cursor.execute(_ACCOUNT_KEYS, [list(named)])
+    keys: dict[str, int] = dict(cursor.fetchall())
+    missing = sorted(named.difference(keys))
+    if not missing:
+        return keys, 0
+    cursor.execute(_INSERT_STUBS, [batch_id, missing])
+    created = cursor.fetchall()
+    keys.update(created)
+    if len(keys) < len(named):  # inserted meanwhile by a concurrent chunk, committed by now
+        cursor.execute(_ACCOUNT_KEYS, [list(named.difference(keys))])
+        keys.update(cursor.fetchall())
+    return keys, len(created)
 
 
 def load(staged: Staged, *, lines: Iterable[tuple[int, bytes | None]] = ()) -> ChunkCounts:
@@ -175,7 +195,7 @@ def load(staged: Staged, *, lines: Iterable[tuple[int, bytes | None]] = ()) -> C
             counts.alerts_new = cursor.fetchone()[0]
         events = staged.events.count
         if events:
-            counts.events_new = _insert_events(cursor, staged.events)
+            counts.events_new = _insert_events(cursor, staged.events, staged.account_keys)
     discard(staged)
     counts.duplicates = (staged.alerts - counts.alerts_new) + (events - counts.events_new)
     counts.rejected = len(staged.rejects)
@@ -195,7 +215,7 @@ def load_chunk(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> C
     return load(prepare(batch_id=batch_id, lines=lines))
 
 
-def _insert_events(cursor: Cursor, events: EventRows) -> int:
+def _insert_events(cursor: Cursor, events: EventRows, keys: Mapping[str, int]) -> int:
     """Insert the chunk's events that are new; returns how many.
 
     A plain COPY first: it writes heap pages many rows at a time, where `INSERT … SELECT` goes row by
@@ -204,8 +224,6 @@ def _insert_events(cursor: Cursor, events: EventRows) -> int:
     commits first, raises unique_violation; the savepoint undoes the partial COPY and ON CONFLICT DO
     NOTHING decides row by row.
     """
-    cursor.execute(_ACCOUNT_KEYS, [list(events.by_account)])
-    keys: dict[str, int] = dict(cursor.fetchall())
     cursor.execute(_REPEATS_STORED, [events.sample_ids()])
     if not cursor.fetchone()[0]:
         cursor.execute("SAVEPOINT ingest_events")

@@ -368,3 +368,38 @@ def test_event_ids_compare_byte_by_byte_and_the_staging_join_agrees(batch_file):
     again = ingest(batch_file([event("ev-1"), event("Ev-1"), event("ev-2")], name="b2.ndjson"))
     assert (again.events_new, again.duplicates) == (1, 2)
     assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == ["Ev-1", "ev-1", "ev-2"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_another_chunk_creates_between_lookup_and_insert_gets_its_key_and_is_not_counted():
+    from django.db import connection, connections
+
+    class AnotherChunkCreatesLate:
+        """Delegates to the cursor; after the first lookup, another session commits the account 'late'."""
+
+        def __init__(self, cursor):
+            self.cursor, self.lookups = cursor, 0
+
+        def execute(self, sql, params=None):
+            self.cursor.execute(sql, params)
+            if sql is not postgres._ACCOUNT_KEYS:
+                return
+            self.lookups += 1
+            if self.lookups == 1:
+                other = connections.create_connection("default")
+                try:
+                    with other.cursor() as cursor:
+                        cursor.execute(postgres._INSERT_STUBS, [99, ["late"]])
+                finally:
+                    other.close()
+
+        def fetchall(self):
+            return self.cursor.fetchall()
+
+    Account.objects.create(account_id="known")
+    with transaction.atomic(), connection.cursor() as cursor:
+        racing = AnotherChunkCreatesLate(cursor.cursor)
+        keys, created = postgres._account_keys(racing, 1, {"known", "late", "new"})
+    assert racing.lookups == 2 and created == 1
+    assert keys == dict(Account.objects.values_list("account_id", "pk"))
+    assert set(keys) == {"known", "late", "new"}
