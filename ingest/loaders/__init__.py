@@ -1,9 +1,9 @@
 """Loaders store the validated records of one chunk, inside the caller's transaction.
 
-`postgres` is the fast path (binary COPY, falling back to staging and
-`ON CONFLICT DO NOTHING` when a chunk holds known ids); `generic` is a plain ORM path for SQLite (the
-embedded demo). Both take the same lines and return the same counts, so the
-pipeline does not care which one runs.
+`postgres` is the fast path (binary COPY, falling back to a staging table and
+`ON CONFLICT DO NOTHING` when a chunk holds known ids); `generic` is a plain
+ORM path for SQLite (the embedded demo). Both take the same lines and return
+the same counts, so the pipeline does not care which one runs.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from ingest.validation import AccountSnapshot, Rejected, parse_line
 
 ALERT_TYPES = ["text", "text", "text", "float8", "timestamptz", "text", "text"]
 
-_STAGE_DDL = """
+_STAGE_ALERTS = """
 DROP TABLE IF EXISTS ingest_stage_alerts;
 CREATE TEMP TABLE ingest_stage_alerts (
     alert_id text, account_id text, detector text, score float8, raised_at timestamptz, severity text, summary text
@@ -138,8 +138,8 @@ def prepare(*, batch_id: int, lines: Iterable[tuple[int, bytes | None]]) -> Stag
             else:
                 snapshots.append(record)
         staged.alerts = len(alerts)
-        cursor.execute(_STAGE_DDL)
-        if alerts:
+        if alerts:  # most chunks have none: no temporary table to create for them
+            cursor.execute(_STAGE_ALERTS)
             with cursor.copy("COPY ingest_stage_alerts FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(ALERT_TYPES)
                 for row in alerts:
